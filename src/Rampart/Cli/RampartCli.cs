@@ -1,0 +1,264 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Rampart.Auth;
+using Rampart.Data;
+using Rampart.Workspaces;
+
+namespace Rampart.Cli;
+
+/// <summary>
+/// The operator's command line on the gateway's own executable: users, workspaces, members and keys,
+/// straight against the database in <c>RAMPART_DATA_DIR</c>. A running gateway sees the changes within a second.
+/// </summary>
+internal static class RampartCli
+{
+    private static readonly string[] Commands = ["users", "workspaces", "members", "keys", "migrate", "--help", "-h", "-?"];
+
+    public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
+
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IConfiguration? configuration = null)
+    {
+        configuration ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var context = new Lazy<Task<AccessStore>>(() => OpenStoreAsync(configuration));
+        var root = new RootCommand("Rampart secure AI gateway. Run with no command to start the gateway; the commands below manage its data.")
+        {
+            UsersCommand(context, output, configuration),
+            WorkspacesCommand(context, output),
+            MembersCommand(context, output),
+            KeysCommand(context, output),
+            Action("migrate", "Apply pending database migrations and exit.", async (_, store, _) =>
+            {
+                output.WriteLine($"Database is up to date: {store.Db.Description}");
+                return 0;
+            }, context),
+        };
+        return InvokeAsync(root, args, output, error);
+    }
+
+    private static async Task<int> InvokeAsync(RootCommand root, string[] args, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        }
+        catch (AccessConflictException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static Command UsersCommand(Lazy<Task<AccessStore>> context, TextWriter output, IConfiguration configuration)
+    {
+        var email = new Option<string>("--email") { Description = "The user's email address (their sign-in name).", Required = true };
+        var name = new Option<string?>("--name") { Description = "Display name." };
+        var role = new Option<string>("--role") { Description = "Org role: member or admin.", DefaultValueFactory = _ => OrgRoles.Member };
+        var password = new Option<string?>("--password") { Description = "Dashboard password; generated and shown once when omitted." };
+        var user = UserOption();
+
+        return new Command("users", "Manage users.")
+        {
+            Action("create", "Create a user.", async (parse, store, ct) =>
+            {
+                var chosen = parse.GetValue(password);
+                var plain = string.IsNullOrEmpty(chosen) ? Ids.RandomBase62(20) : chosen;
+                var iterations = configuration.GetValue("Rampart:PasswordIterations", PasswordHasher.DefaultIterations);
+                var created = await store.CreateUserAsync(parse.GetRequiredValue(email), parse.GetValue(name) ?? "", PasswordHasher.Hash(plain, iterations), parse.GetRequiredValue(role), ct);
+                output.WriteLine($"Created user {created.Id} <{created.Email}> ({created.OrgRole}).");
+                if (string.IsNullOrEmpty(chosen))
+                {
+                    output.WriteLine($"Password (shown once): {plain}");
+                }
+
+                return 0;
+            }, context, email, name, role, password),
+            Action("list", "List users.", async (_, store, ct) =>
+            {
+                var users = await store.ListUsersAsync(ct);
+                Table(output, ["ID", "EMAIL", "NAME", "ROLE", "STATUS"],
+                    users.Select(u => new[] { u.Id, u.Email, u.DisplayName, u.OrgRole, u.DisabledAt is null ? "active" : "disabled" }));
+                return 0;
+            }, context),
+            Action("disable", "Disable a user: their keys stop working at once.", async (parse, store, ct) =>
+            {
+                var found = await RequireUserAsync(store, parse.GetRequiredValue(user), ct);
+                await store.SetUserDisabledAsync(found.Id, disabled: true, ct);
+                output.WriteLine($"Disabled {found.Email}.");
+                return 0;
+            }, context, user),
+            Action("enable", "Enable a disabled user.", async (parse, store, ct) =>
+            {
+                var found = await RequireUserAsync(store, parse.GetRequiredValue(user), ct);
+                await store.SetUserDisabledAsync(found.Id, disabled: false, ct);
+                output.WriteLine($"Enabled {found.Email}.");
+                return 0;
+            }, context, user),
+        };
+    }
+
+    private static Command WorkspacesCommand(Lazy<Task<AccessStore>> context, TextWriter output)
+    {
+        var name = new Option<string>("--name") { Description = "Workspace name; callers use it as the model id.", Required = true };
+        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, or local (offline demo).", DefaultValueFactory = _ => "openai" };
+        var model = new Option<string>("--model") { Description = "The provider's model id.", DefaultValueFactory = _ => "gpt-4o-mini" };
+        var persona = new Option<string?>("--persona") { Description = "Default system prompt (a caller's own system prompt replaces it)." };
+        var pii = new Option<string>("--pii") { Description = "Minimum PII mode: disabled, obfuscate or block.", DefaultValueFactory = _ => "disabled" };
+        var noWebSearch = new Option<bool>("--no-web-search") { Description = "Never offer the web-search tool in this workspace." };
+        var noDirect = new Option<bool>("--no-direct-models") { Description = "Members with this as default workspace may not call provider/model ids directly." };
+
+        return new Command("workspaces", "Manage workspaces (models).")
+        {
+            Action("create", "Create a workspace.", async (parse, store, ct) =>
+            {
+                var policy = new WorkspacePolicy
+                {
+                    Provider = parse.GetRequiredValue(provider),
+                    Model = parse.GetRequiredValue(model),
+                    Persona = parse.GetValue(persona) ?? WorkspacePolicy.DefaultPersona,
+                    Pii = parse.GetRequiredValue(pii),
+                    WebSearch = !parse.GetValue(noWebSearch),
+                    AllowDirectModels = !parse.GetValue(noDirect),
+                };
+                var created = await store.CreateWorkspaceAsync(parse.GetRequiredValue(name), policy, ct);
+                output.WriteLine($"Created workspace {created.Name} ({created.Id}) → {policy.Provider}/{policy.Model}.");
+                return 0;
+            }, context, name, provider, model, persona, pii, noWebSearch, noDirect),
+            Action("list", "List workspaces.", async (_, store, ct) =>
+            {
+                var snapshot = await store.LoadSnapshotAsync(ct);
+                var workspaces = snapshot.WorkspacesOf(Caller.MasterUser);
+                Table(output, ["ID", "NAME", "PROVIDER/MODEL", "PII", "CREATED"],
+                    workspaces.Select(w => new[] { w.Id, w.Name, $"{w.Policy.Provider}/{w.Policy.Model}", w.Policy.Pii, Time(w.CreatedAt) }));
+                return 0;
+            }, context),
+            Action("delete", "Delete a workspace and its memberships.", async (parse, store, ct) =>
+            {
+                var workspace = await RequireWorkspaceAsync(store, parse.GetRequiredValue(name), ct);
+                await store.DeleteWorkspaceAsync(workspace.Id, ct);
+                output.WriteLine($"Deleted workspace {workspace.Name}.");
+                return 0;
+            }, context, name),
+        };
+    }
+
+    private static Command MembersCommand(Lazy<Task<AccessStore>> context, TextWriter output)
+    {
+        var workspace = new Option<string>("--workspace") { Description = "Workspace name.", Required = true };
+        var user = UserOption();
+        var role = new Option<string>("--role") { Description = "Workspace role: member or admin.", DefaultValueFactory = _ => WorkspaceRoles.Member };
+
+        return new Command("members", "Manage workspace members.")
+        {
+            Action("add", "Add a user to a workspace (or change their role).", async (parse, store, ct) =>
+            {
+                var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
+                var found = await RequireUserAsync(store, parse.GetRequiredValue(user), ct);
+                await store.AddMemberAsync(ws.Id, found.Id, parse.GetRequiredValue(role), ct);
+                output.WriteLine($"{found.Email} is now {parse.GetRequiredValue(role)} of {ws.Name}.");
+                return 0;
+            }, context, workspace, user, role),
+            Action("remove", "Remove a user from a workspace.", async (parse, store, ct) =>
+            {
+                var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
+                var found = await RequireUserAsync(store, parse.GetRequiredValue(user), ct);
+                await store.RemoveMemberAsync(ws.Id, found.Id, ct);
+                output.WriteLine($"Removed {found.Email} from {ws.Name}.");
+                return 0;
+            }, context, workspace, user),
+        };
+    }
+
+    private static Command KeysCommand(Lazy<Task<AccessStore>> context, TextWriter output)
+    {
+        var user = UserOption();
+        var optionalUser = new Option<string?>("--user") { Description = "Only this user's keys (id or email)." };
+        var name = new Option<string>("--name") { Description = "A name to recognise the key by.", Required = true };
+        var expiresInDays = new Option<int?>("--expires-in-days") { Description = "Expire the key after this many days (default: never)." };
+        var id = new Option<string>("--id") { Description = "Key id (key_…).", Required = true };
+
+        return new Command("keys", "Manage API keys.")
+        {
+            Action("create", "Create an API key; it is shown once.", async (parse, store, ct) =>
+            {
+                var found = await RequireUserAsync(store, parse.GetRequiredValue(user), ct);
+                var days = parse.GetValue(expiresInDays);
+                if (days is <= 0)
+                {
+                    throw new AccessConflictException("--expires-in-days must be a positive number of days.");
+                }
+
+                var expires = days is { } d ? DateTimeOffset.UtcNow.AddDays(d) : (DateTimeOffset?)null;
+                var (record, key) = await store.CreateKeyAsync(found.Id, parse.GetRequiredValue(name), expires, ct);
+                output.WriteLine($"Created key {record.Id} '{record.Name}' for {found.Email}{(expires is null ? "" : $", expires {expires:yyyy-MM-dd}")}.");
+                output.WriteLine("Copy it now, it is not shown again:");
+                output.WriteLine(key);
+                return 0;
+            }, context, user, name, expiresInDays),
+            Action("list", "List keys (never their values).", async (parse, store, ct) =>
+            {
+                var filter = parse.GetValue(optionalUser) is { } u ? (await RequireUserAsync(store, u, ct)).Id : null;
+                var keys = await store.ListKeysAsync(filter, ct);
+                Table(output, ["ID", "USER", "NAME", "PREFIX", "CREATED", "LAST USED", "REQUESTS", "STATUS"],
+                    keys.Select(k => new[]
+                    {
+                        k.Id, k.UserId, k.Name, k.Prefix + "…", Time(k.CreatedAt), k.LastUsedAt is { } t ? Time(t) : "never",
+                        k.RequestCount.ToString(CultureInfo.InvariantCulture), Status(k),
+                    }));
+                return 0;
+            }, context, optionalUser),
+            Action("revoke", "Revoke a key: it stops working at once.", async (parse, store, ct) =>
+            {
+                await store.RevokeKeyAsync(parse.GetRequiredValue(id), ct);
+                output.WriteLine($"Revoked {parse.GetRequiredValue(id)}.");
+                return 0;
+            }, context, id),
+        };
+    }
+
+    private static Option<string> UserOption() => new("--user") { Description = "User id (usr_…) or email.", Required = true };
+
+    private static Command Action(string name, string description, Func<ParseResult, AccessStore, CancellationToken, Task<int>> action,
+        Lazy<Task<AccessStore>> context, params Option[] options)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, ct) => await action(parse, await context.Value, ct));
+        return command;
+    }
+
+    private static async Task<AccessStore> OpenStoreAsync(IConfiguration configuration)
+    {
+        var db = Db.FromConfiguration(configuration);
+        await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync(Data.Migrations.Migrations.All, CancellationToken.None);
+        return new AccessStore(db, new AccessChangeSignal(), TimeProvider.System);
+    }
+
+    private static async Task<User> RequireUserAsync(AccessStore store, string idOrEmail, CancellationToken ct) =>
+        await store.FindUserAsync(idOrEmail, ct) ?? throw new AccessConflictException($"No user '{idOrEmail}'.");
+
+    private static async Task<Workspace> RequireWorkspaceAsync(AccessStore store, string name, CancellationToken ct) =>
+        (await store.LoadSnapshotAsync(ct)).FindWorkspace(name) ?? throw new AccessConflictException($"No workspace '{name}'.");
+
+    private static string Status(ApiKeyRecord key) =>
+        key.RevokedAt is not null ? "revoked"
+        : key.ExpiresAt is { } e && e <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() ? "expired"
+        : "active";
+
+    private static string Time(long unixMilliseconds) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+
+    private static void Table(TextWriter output, string[] header, IEnumerable<string[]> rows)
+    {
+        var all = rows.Prepend(header).ToList();
+        var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();
+        foreach (var row in all)
+        {
+            output.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+}

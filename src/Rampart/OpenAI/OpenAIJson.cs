@@ -1,0 +1,37 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Rampart.Workspaces;
+
+namespace Rampart.OpenAI;
+
+/// <summary>
+/// Source-generated JSON for everything on the wire and in the database: no reflection on the hot path.
+/// snake_case like OpenAI; nulls omitted except where the contract shows them.
+/// </summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowDuplicateProperties = false)]
+[JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(ChatCompletion))]
+[JsonSerializable(typeof(ChatCompletionChunk))]
+[JsonSerializable(typeof(IReadOnlyList<ContentPart>))]
+[JsonSerializable(typeof(OpenAIErrorEnvelope))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelInfo))]
+[JsonSerializable(typeof(WorkspacePolicy))]
+internal sealed partial class OpenAIJson : JsonSerializerContext
+{
+    /// <summary>
+    /// The context to use for everything Rampart writes: like <see cref="Default"/>, but emitting UTF-8 text as is
+    /// (as OpenAI does) instead of \u-escaping quotes, '&lt;' and non-ASCII letters. Safe because it is only ever
+    /// served as <c>application/json</c> or <c>text/event-stream</c>, never inside HTML.
+    /// </summary>
+    public static OpenAIJson Wire => s_wire ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    // Lazy: static initializers in the generated half of this partial class run in no guaranteed order.
+    private static OpenAIJson? s_wire;
+}

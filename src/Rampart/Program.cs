@@ -1,0 +1,34 @@
+using Rampart.Auth;
+using Rampart.Cli;
+using Rampart.Data;
+using Rampart.Gateway;
+using Rampart.Hosting;
+using Rampart.OpenAI;
+using Rampart.Providers;
+
+if (RampartCli.IsCommand(args))
+{
+    return await RampartCli.RunAsync(args, Console.Out, Console.Error);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.UseDefaultListenAddress("http://localhost:8080");
+builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJson.Default));
+builder.Services
+    .AddRampartData(builder.Configuration)
+    .AddRampartAuth()
+    .AddRampartProviders();
+
+var app = builder.Build();
+app.UseRequestIds();
+app.UseApiErrorEnvelopes();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapGatewayApi();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>The entry point, visible to the integration tests' <c>WebApplicationFactory</c>.</summary>
+public partial class Program;

@@ -1,0 +1,99 @@
+using Rampart.Providers.Demo;
+using Rampart.Providers.OpenAICompatible;
+
+namespace Rampart.Providers;
+
+/// <summary>How one provider is reached: its wire protocol, base URL and credential.</summary>
+internal sealed record ProviderSettings(string Name, string BaseUrl, string? ApiKey, bool IsConfigured);
+
+/// <summary>
+/// The providers this gateway knows, configured from <c>*_API_KEY</c> / <c>*_BASE_URL</c>. A provider counts as
+/// configured when either is set (a keyless local server such as Ollama needs only a base URL).
+/// </summary>
+internal sealed class ProviderCatalog
+{
+    public const string DemoProviderName = DemoProvider.ProviderName;
+
+    private static readonly (string Name, string EnvPrefix, string DefaultBaseUrl)[] OpenAICompatible =
+    [
+        ("openai", "OPENAI", "https://api.openai.com/v1"),
+        ("xai", "XAI", "https://api.x.ai/v1"),
+        ("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1"),
+    ];
+
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
+
+    private readonly Dictionary<string, (ProviderSettings Settings, IChatProvider Provider)> _providers = new(StringComparer.OrdinalIgnoreCase);
+
+    public ProviderCatalog(IConfiguration configuration, IHttpClientFactory httpClients, ILoggerFactory loggerFactory)
+    {
+        Demo = new DemoProvider(TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:DemoWordDelayMilliseconds", 15)));
+        var timeouts = UpstreamTimeouts.FromConfiguration(configuration);
+        foreach (var (name, prefix, defaultBaseUrl) in OpenAICompatible)
+        {
+            var apiKey = NonEmpty(configuration[$"{prefix}_API_KEY"]);
+            var baseUrl = NonEmpty(configuration[$"{prefix}_BASE_URL"]);
+            var settings = new ProviderSettings(name, (baseUrl ?? defaultBaseUrl).TrimEnd('/'), apiKey, apiKey is not null || baseUrl is not null);
+            var provider = new OpenAICompatibleProvider(settings, httpClients.CreateClient(OpenAICompatibleProvider.HttpClientName), timeouts,
+                loggerFactory.CreateLogger<OpenAICompatibleProvider>());
+            _providers[name] = (settings, provider);
+        }
+
+        DemoFallback = configuration.GetValue("Rampart:DemoFallback", true);
+    }
+
+    public DemoProvider Demo { get; }
+
+    /// <summary>Whether a provider without credentials is answered by the offline demo model (the default) or refused.</summary>
+    public bool DemoFallback { get; }
+
+    public static string Canonical(string provider) => Aliases.TryGetValue(provider, out var canonical) ? canonical : provider.ToLowerInvariant();
+
+    public bool IsKnown(string provider) =>
+        string.Equals(Canonical(provider), DemoProviderName, StringComparison.Ordinal) || _providers.ContainsKey(Canonical(provider));
+
+    /// <summary>
+    /// The provider that serves <paramref name="provider"/>: itself when configured, else the offline demo
+    /// (when allowed), else an error. Unknown providers return null.
+    /// </summary>
+    public ProviderChoice? Resolve(string provider)
+    {
+        var name = Canonical(provider);
+        if (name == DemoProviderName)
+        {
+            return new ProviderChoice(Demo, null, null);
+        }
+
+        if (!_providers.TryGetValue(name, out var entry))
+        {
+            return null;
+        }
+
+        if (entry.Settings.IsConfigured)
+        {
+            return new ProviderChoice(entry.Provider, null, null);
+        }
+
+        return DemoFallback
+            ? new ProviderChoice(Demo.StandingInFor(name), name, null)
+            : new ProviderChoice(null, null, new UpstreamError(UpstreamErrorKind.NotConfigured, name,
+                $"The provider '{name}' has no credentials configured on this gateway (set {name.ToUpperInvariant()}_API_KEY)."));
+    }
+
+    public IEnumerable<ProviderSettings> All => _providers.Values.Select(p => p.Settings);
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
+
+/// <summary>
+/// Who answers: <see cref="Provider"/>, or <see cref="Error"/>. <see cref="StandsInFor"/> names the unconfigured
+/// provider the offline demo is answering for.
+/// </summary>
+internal sealed record ProviderChoice(IChatProvider? Provider, string? StandsInFor, UpstreamError? Error);
+
+internal sealed record UpstreamTimeouts(TimeSpan Request, TimeSpan StreamIdle)
+{
+    public static UpstreamTimeouts FromConfiguration(IConfiguration configuration) => new(
+        TimeSpan.FromSeconds(configuration.GetValue("Rampart:Upstream:TimeoutSeconds", 600.0)),
+        TimeSpan.FromSeconds(configuration.GetValue("Rampart:Upstream:StreamIdleTimeoutSeconds", 120.0)));
+}

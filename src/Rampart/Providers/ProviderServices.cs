@@ -1,0 +1,25 @@
+using System.Net;
+using Rampart.Providers.OpenAICompatible;
+
+namespace Rampart.Providers;
+
+internal static class ProviderServices
+{
+    public static IServiceCollection AddRampartProviders(this IServiceCollection services)
+    {
+        services.AddHttpClient(OpenAICompatibleProvider.HttpClientName)
+            // Timeouts are ours (per request, and idle per stream event), so the client's own is off.
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate | DecompressionMethods.Brotli,
+                UseCookies = false,
+                AllowAutoRedirect = false,
+            })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddSingleton<ProviderCatalog>();
+        return services;
+    }
+}

@@ -1,0 +1,57 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Rampart.OpenAI;
+
+namespace Rampart.Streaming;
+
+/// <summary>
+/// Writes OpenAI's server-sent events: one <c>data: {json}</c> event per chunk, flushed at once, then
+/// <c>data: [DONE]</c>. One instance per response, reusing its JSON writer across chunks.
+/// </summary>
+internal sealed class SseWriter(HttpResponse response) : IDisposable
+{
+    private readonly Utf8JsonWriter _json = new(response.BodyWriter, new JsonWriterOptions { SkipValidation = true });
+
+    /// <summary>Sends the status and headers now, so the client sees the stream open before the first token.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return response.StartAsync(cancellationToken);
+    }
+
+    public ValueTask WriteAsync(ChatCompletionChunk chunk, CancellationToken cancellationToken)
+    {
+        response.BodyWriter.Write("data: "u8);
+        _json.Reset(response.BodyWriter);
+        JsonSerializer.Serialize(_json, chunk, OpenAIJson.Wire.ChatCompletionChunk);
+        _json.Flush();
+        response.BodyWriter.Write("\n\n"u8);
+        return FlushAsync(cancellationToken);
+    }
+
+    public ValueTask WriteDoneAsync(CancellationToken cancellationToken)
+    {
+        response.BodyWriter.Write("data: [DONE]\n\n"u8);
+        return FlushAsync(cancellationToken);
+    }
+
+    /// <summary>An error after the stream began: OpenAI's envelope as one event (the SDKs raise it), then the stream ends.</summary>
+    public ValueTask WriteErrorAsync(ApiError error, CancellationToken cancellationToken)
+    {
+        response.BodyWriter.Write("data: "u8);
+        _json.Reset(response.BodyWriter);
+        JsonSerializer.Serialize(_json, error.ToEnvelope(), OpenAIJson.Wire.OpenAIErrorEnvelope);
+        _json.Flush();
+        response.BodyWriter.Write("\n\n"u8);
+        return FlushAsync(cancellationToken);
+    }
+
+    public void Dispose() => _json.Dispose();
+
+    private async ValueTask FlushAsync(CancellationToken cancellationToken) => await response.BodyWriter.FlushAsync(cancellationToken);
+}

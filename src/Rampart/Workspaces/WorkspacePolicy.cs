@@ -1,0 +1,47 @@
+namespace Rampart.Workspaces;
+
+/// <summary>
+/// A workspace's configuration, stored as one JSON document so that later capabilities (guardrails, rules,
+/// routing) extend it without schema churn. Validated whenever it is saved.
+/// </summary>
+internal sealed record WorkspacePolicy
+{
+    public const string DefaultPersona = "You are a helpful assistant. Answer accurately and concisely.";
+
+    /// <summary>Provider name, e.g. <c>openai</c>, <c>xai</c>, <c>deepseek</c>, or <c>local</c> for the offline demo.</summary>
+    public string Provider { get; init; } = "openai";
+
+    public string Model { get; init; } = "gpt-4o-mini";
+
+    /// <summary>The default system prompt; a caller's own system prompt replaces it.</summary>
+    public string? Persona { get; init; } = DefaultPersona;
+
+    /// <summary>The least PII mode a request runs with: a request can ask for more, never for less.</summary>
+    public string Pii { get; init; } = "disabled";
+
+    /// <summary>Whether the web-search tool may be offered in this workspace at all.</summary>
+    public bool WebSearch { get; init; } = true;
+
+    /// <summary>Whether members may call <c>provider/model</c> ids directly with this workspace as their default.</summary>
+    public bool AllowDirectModels { get; init; } = true;
+
+    public string? Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Provider))
+        {
+            return "provider is required";
+        }
+
+        if (string.IsNullOrWhiteSpace(Model))
+        {
+            return "model is required";
+        }
+
+        if (!OpenAI.ChatRequestValidator.PiiModes.Contains(Pii))
+        {
+            return "pii must be one of disabled, obfuscate, block";
+        }
+
+        return Persona is { Length: > 100_000 } ? "persona is longer than 100,000 characters" : null;
+    }
+}
