@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Rampart.Tests.Infrastructure;
+
+/// <summary>
+/// A real HTTP server on loopback that speaks OpenAI's chat completions wire format, used as the gateway's upstream.
+/// The requested <c>model</c> picks the behaviour (see <see cref="Models"/>); every request it receives is recorded.
+/// Streams are written in pieces of 1-7 bytes with a flush after each, so events, JSON and multi-byte UTF-8
+/// characters arrive split at odd boundaries.
+/// </summary>
+public sealed class FakeOpenAIServer : IAsyncDisposable
+{
+    public static class Models
+    {
+        public const string Echo = "fake-echo";
+        public const string BadRequest = "fake-400";
+        public const string RateLimited = "fake-429";
+        public const string ServerError = "fake-500";
+        public const string Unauthorized = "fake-401";
+        public const string Hang = "fake-hang";
+        public const string Reset = "fake-reset";
+        public const string StreamThenReset = "fake-stream-reset";
+        public const string StreamThenStall = "fake-stream-stall";
+        public const string SlowStream = "fake-slow-stream";
+        public const string Garbage = "fake-garbage";
+        public const string StreamError = "fake-stream-error";
+    }
+
+    /// <summary>The streamed answer's pieces: ASCII, accents, an emoji (4 UTF-8 bytes) and a CJK character.</summary>
+    public static readonly string[] StreamPieces = ["Grüße", " aus", " dem", " Upstream", " 🌍", " — ", "完"];
+
+    public const string CompletionText = "Hello from the fake upstream.";
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _aborted = new();
+
+    private FakeOpenAIServer(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IReadOnlyCollection<RecordedRequest> Requests => _requests;
+
+    public static async Task<FakeOpenAIServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeOpenAIServer(app);
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUrl = address + "/v1";
+        return server;
+    }
+
+    /// <summary>The one recorded request whose messages contain <paramref name="marker"/>.</summary>
+    public RecordedRequest RequestWith(string marker) => Assert.Single(_requests, r => r.Body.Contains(marker, StringComparison.Ordinal));
+
+    /// <summary>Completes when the upstream request whose messages contain <paramref name="marker"/> is aborted by the gateway.</summary>
+    public Task AbortedAsync(string marker) => _aborted.GetOrAdd(marker, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync();
+        var body = JsonNode.Parse(text)!.AsObject();
+        _requests.Enqueue(new RecordedRequest(http.Request.Headers.Authorization.ToString(), http.Request.ContentType, text, body));
+        var model = body["model"]?.GetValue<string>() ?? "";
+        var stream = body["stream"]?.GetValue<bool>() == true;
+        var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
+        var marker = LastUserText(body);
+
+        switch (model)
+        {
+            case Models.BadRequest:
+                await WriteErrorAsync(http, 400, "Invalid 'messages[0].content': string too long.", "invalid_request_error", "messages[0].content", "string_above_max_length");
+                return;
+            case Models.RateLimited:
+                http.Response.Headers.RetryAfter = "7";
+                await WriteErrorAsync(http, 429, "Rate limit reached for requests.", "requests", null, "rate_limit_exceeded");
+                return;
+            case Models.ServerError:
+                await WriteErrorAsync(http, 500, "The server had an error while processing your request.", "server_error", null, null);
+                return;
+            case Models.Unauthorized:
+                await WriteErrorAsync(http, 401, "Incorrect API key provided: sk-fake.", "invalid_request_error", null, "invalid_api_key");
+                return;
+            case Models.Hang:
+                await WaitForAbortAsync(http, marker);
+                return;
+            case Models.Reset:
+                http.Abort();
+                return;
+            case Models.Garbage:
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("<html>upstream proxy error</html>");
+                return;
+        }
+
+        if (!stream)
+        {
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(Completion(model).ToJsonString());
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        await http.Response.StartAsync();
+        var random = new Random(marker.Length);
+        var chunks = StreamChunks(model, includeUsage).ToList();
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            if (model == Models.StreamThenReset && i == 3)
+            {
+                http.Abort();
+                return;
+            }
+
+            if (model == Models.StreamError && i == 3)
+            {
+                await WriteSplitAsync(http, "data: {\"error\":{\"message\":\"The model overloaded mid-stream.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n", random);
+                return;
+            }
+
+            if (model == Models.StreamThenStall && i == 3)
+            {
+                await WaitForAbortAsync(http, marker);
+                return;
+            }
+
+            if (model == Models.SlowStream && i >= 2)
+            {
+                try
+                {
+                    await Task.Delay(100, http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    Aborted(marker);
+                    return;
+                }
+            }
+
+            // Alternate LF and CRLF line endings: both are valid SSE.
+            var newline = i % 2 == 0 ? "\n" : "\r\n";
+            await WriteSplitAsync(http, "data: " + chunks[i] + newline + newline, random);
+        }
+
+        await WriteSplitAsync(http, "data: [DONE]\n\n", random);
+    }
+
+    private async Task WaitForAbortAsync(HttpContext http, string marker)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, http.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            Aborted(marker);
+        }
+    }
+
+    private void Aborted(string marker) =>
+        _aborted.GetOrAdd(marker, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private static async Task WriteSplitAsync(HttpContext http, string text, Random random)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        for (var offset = 0; offset < bytes.Length;)
+        {
+            var size = Math.Min(random.Next(1, 8), bytes.Length - offset);
+            await http.Response.Body.WriteAsync(bytes.AsMemory(offset, size));
+            await http.Response.Body.FlushAsync();
+            offset += size;
+        }
+    }
+
+    private static JsonObject Completion(string model) => new()
+    {
+        ["id"] = "chatcmpl-fake123",
+        ["object"] = "chat.completion",
+        ["created"] = 1_700_000_000,
+        ["model"] = model + "-2024-08-06",
+        ["system_fingerprint"] = "fp_fake",
+        ["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = 0,
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = CompletionText, ["refusal"] = null },
+            ["logprobs"] = null,
+            ["finish_reason"] = "stop",
+        }),
+        ["usage"] = new JsonObject
+        {
+            ["prompt_tokens"] = 11,
+            ["completion_tokens"] = 7,
+            ["total_tokens"] = 18,
+            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = 3 },
+        },
+    };
+
+    private static IEnumerable<string> StreamChunks(string model, bool includeUsage)
+    {
+        JsonObject Chunk(JsonObject delta, string? finish)
+        {
+            var chunk = new JsonObject
+            {
+                ["id"] = "chatcmpl-fakestream",
+                ["object"] = "chat.completion.chunk",
+                ["created"] = 1_700_000_000,
+                ["model"] = model,
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish }),
+            };
+            if (includeUsage)
+            {
+                // OpenAI sends an explicit null usage on every chunk but the last when usage was asked for.
+                chunk["usage"] = null;
+            }
+
+            return chunk;
+        }
+
+        yield return Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null).ToJsonString();
+        foreach (var piece in StreamPieces)
+        {
+            yield return Chunk(new JsonObject { ["content"] = piece }, null).ToJsonString();
+        }
+
+        yield return Chunk(new JsonObject(), "stop").ToJsonString();
+        if (includeUsage)
+        {
+            yield return new JsonObject
+            {
+                ["id"] = "chatcmpl-fakestream",
+                ["object"] = "chat.completion.chunk",
+                ["created"] = 1_700_000_000,
+                ["model"] = model,
+                ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 9, ["completion_tokens"] = StreamPieces.Length, ["total_tokens"] = 9 + StreamPieces.Length },
+            }.ToJsonString();
+        }
+    }
+
+    private static string LastUserText(JsonObject body)
+    {
+        var last = body["messages"]?.AsArray().LastOrDefault(m => m?["role"]?.GetValue<string>() == "user");
+        return last?["content"] switch
+        {
+            JsonValue v => v.GetValue<string>(),
+            JsonArray parts => string.Join("\n", parts.Select(p => p?["text"]?.GetValue<string>())),
+            _ => "",
+        };
+    }
+
+    private static async Task WriteErrorAsync(HttpContext http, int status, string message, string type, string? param, string? code)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        var error = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code };
+        await http.Response.WriteAsync(new JsonObject { ["error"] = error }.ToJsonString());
+    }
+}
+
+/// <summary>What the upstream received: the Authorization header, content type and the body (raw and parsed).</summary>
+public sealed record RecordedRequest(string Authorization, string? ContentType, string Body, JsonObject Json)
+{
+    public JsonArray Messages => Json["messages"]!.AsArray();
+}

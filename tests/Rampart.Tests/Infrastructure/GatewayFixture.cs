@@ -1,0 +1,158 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using Rampart.Auth;
+using Rampart.Data;
+using Rampart.Hosting;
+using Rampart.Workspaces;
+
+namespace Rampart.Tests.Infrastructure;
+
+/// <summary>
+/// The real gateway (Program, Kestrel on a loopback port, SQLite in a temp folder) in front of a
+/// <see cref="FakeOpenAIServer"/> configured as the <c>openai</c> provider. Tests create their own users, keys and
+/// workspaces through the same store the CLI uses, so they do not depend on each other.
+/// </summary>
+public class GatewayFixture : IAsyncLifetime
+{
+    private RampartFactory? _factory;
+
+    public FakeOpenAIServer Upstream { get; private set; } = null!;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "rampart-tests-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Generated per run, never a real secret.</summary>
+    public string MasterKey { get; } = "test-master-" + Guid.NewGuid().ToString("N");
+
+    public string UpstreamKey { get; } = "sk-test-upstream-" + Guid.NewGuid().ToString("N");
+
+    public StringWriter FirstStartOutput { get; } = new();
+
+    internal IServiceProvider Services => _factory!.Services;
+
+    internal AccessStore Store => Services.GetRequiredService<AccessStore>();
+
+    /// <summary>Settings on top of the defaults below; a subclass may add or blank out any of them.</summary>
+    protected virtual void Configure(Dictionary<string, string?> settings)
+    {
+    }
+
+    public async Task InitializeAsync()
+    {
+        Upstream = await FakeOpenAIServer.StartAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["RAMPART_DATA_DIR"] = DataDir,
+            ["RAMPART_MASTER_KEY"] = MasterKey,
+            ["OPENAI_API_KEY"] = UpstreamKey,
+            ["OPENAI_BASE_URL"] = Upstream.BaseUrl,
+            // Whatever the machine has, the other providers are unconfigured in tests.
+            ["XAI_API_KEY"] = "",
+            ["XAI_BASE_URL"] = "",
+            ["DEEPSEEK_API_KEY"] = "",
+            ["DEEPSEEK_BASE_URL"] = "",
+            ["Rampart:PasswordIterations"] = "1000",
+            ["Rampart:Upstream:TimeoutSeconds"] = "2",
+            ["Rampart:Upstream:StreamIdleTimeoutSeconds"] = "2",
+            ["Rampart:DemoWordDelayMilliseconds"] = "0",
+            ["Rampart:AccessPollMilliseconds"] = "200",
+        };
+        Configure(settings);
+        _factory = new RampartFactory(settings, FirstStartOutput);
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        BaseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        await Upstream.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file for a moment on a slow machine; the temp folder is cleaned by the OS.
+        }
+    }
+
+    /// <summary>A new user (org member) with one API key, member of the given workspaces.</summary>
+    internal async Task<(User User, string Key)> CreateCallerAsync(params string[] workspaces)
+    {
+        var user = await Store.CreateUserAsync($"user-{Guid.NewGuid():N}@example.test", "Test User", null, OrgRoles.Member, default);
+        foreach (var name in workspaces)
+        {
+            var workspace = Services.GetRequiredService<AccessCache>().Current.FindWorkspace(name) ?? throw new InvalidOperationException($"no workspace {name}");
+            await Store.AddMemberAsync(workspace.Id, user.Id, WorkspaceRoles.Member, default);
+        }
+
+        var (_, key) = await Store.CreateKeyAsync(user.Id, "test key", null, default);
+        return (user, key);
+    }
+
+    /// <summary>A new workspace served by the fake upstream's <paramref name="model"/> (or another provider).</summary>
+    internal Task<Workspace> CreateWorkspaceAsync(string model = FakeOpenAIServer.Models.Echo, string provider = "openai", string? persona = WorkspacePolicy.DefaultPersona, bool allowDirect = true) =>
+        Store.CreateWorkspaceAsync("ws-" + Guid.NewGuid().ToString("N")[..12],
+            new WorkspacePolicy { Provider = provider, Model = model, Persona = persona, AllowDirectModels = allowDirect }, default);
+
+    /// <summary>A workspace and a caller who belongs to it.</summary>
+    internal async Task<(Workspace Workspace, string Key)> CreateWorkspaceWithCallerAsync(string model = FakeOpenAIServer.Models.Echo, string? persona = WorkspacePolicy.DefaultPersona)
+    {
+        var workspace = await CreateWorkspaceAsync(model, persona: persona);
+        var (_, key) = await CreateCallerAsync(workspace.Name);
+        return (workspace, key);
+    }
+
+    public HttpClient Http(string? key = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
+
+    /// <summary>The official OpenAI .NET SDK pointed at the gateway, with its retries off so errors surface as they are.</summary>
+    public OpenAIClient Sdk(string key) => new(new ApiKeyCredential(key), new OpenAIClientOptions
+    {
+        Endpoint = new Uri(BaseUrl + "/api/v1"),
+        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        NetworkTimeout = TimeSpan.FromSeconds(30),
+    });
+
+    private sealed class RampartFactory(Dictionary<string, string?> settings, StringWriter firstStartOutput) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+
+            builder.ConfigureServices(services =>
+                services.AddSingleton(sp => new FirstStartReport(firstStartOutput, sp.GetRequiredService<IConfiguration>())));
+        }
+    }
+}
+
+/// <summary>One gateway shared by the API test classes; they run one after another against it.</summary>
+[CollectionDefinition(Name)]
+public sealed class GatewayTests : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}
