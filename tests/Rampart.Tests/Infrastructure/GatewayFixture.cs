@@ -26,7 +26,21 @@ public class GatewayFixture : IAsyncLifetime
 
     public string BaseUrl { get; private set; } = "";
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "rampart-tests-" + Guid.NewGuid().ToString("N"));
+    public GatewayFixture()
+        : this(Path.Combine(Path.GetTempPath(), "rampart-tests-" + Guid.NewGuid().ToString("N")), deleteDataOnDispose: true)
+    {
+    }
+
+    /// <summary>A gateway on an existing data folder, e.g. to restart on the same database.</summary>
+    protected GatewayFixture(string dataDir, bool deleteDataOnDispose)
+    {
+        DataDir = dataDir;
+        _deleteDataOnDispose = deleteDataOnDispose;
+    }
+
+    private readonly bool _deleteDataOnDispose;
+
+    public string DataDir { get; }
 
     /// <summary>Generated per run, never a real secret.</summary>
     public string MasterKey { get; } = "test-master-" + Guid.NewGuid().ToString("N");
@@ -79,6 +93,12 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         await Upstream.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_deleteDataOnDispose)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDir, recursive: true);

@@ -1,0 +1,115 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Rampart.Auth;
+using Rampart.Cli;
+using Rampart.Tests.Infrastructure;
+
+namespace Rampart.Tests.Api;
+
+/// <summary>The operator CLI, run against the live gateway's database as an operator would from a second shell.</summary>
+[Collection(GatewayTests.Name)]
+public sealed class CliTests(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task UserWorkspaceMemberKey_CreatedByCli_WorkAgainstTheRunningGateway()
+    {
+        var email = $"cli-{Guid.NewGuid():N}@example.test";
+        var workspace = "cli-" + Guid.NewGuid().ToString("N")[..10];
+
+        var user = await Cli("users", "create", "--email", email, "--name", "Cli User");
+        var ws = await Cli("workspaces", "create", "--name", workspace, "--model", FakeOpenAIServer.Models.Echo);
+        var member = await Cli("members", "add", "--workspace", workspace, "--user", email);
+        var created = await Cli("keys", "create", "--user", email, "--name", "laptop");
+
+        Assert.Equal(0, user.ExitCode);
+        Assert.Matches("Password \\(shown once\\): [0-9A-Za-z]{20}", user.Output);
+        Assert.Equal(0, ws.ExitCode);
+        Assert.Equal(0, member.ExitCode);
+        Assert.Equal(0, created.ExitCode);
+        var key = created.Output.Trim().Split('\n').Last().Trim();
+        Assert.True(ApiKeys.IsWellFormed(key));
+
+        // The gateway was not told: it must find the new key and workspace on its own.
+        using var http = gateway.Http(key);
+        var response = await http.GetAsync($"api/v1/models/{workspace}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var list = await Cli("keys", "list", "--user", email);
+        Assert.Contains("laptop", list.Output);
+        Assert.Contains(key[..12], list.Output);
+        Assert.DoesNotContain(key, list.Output);
+        Assert.Contains("active", list.Output);
+    }
+
+    [Fact]
+    public async Task KeyRevokedByCli_StopsWorkingWithinOneSecond()
+    {
+        var (user, key) = await gateway.CreateCallerAsync("default");
+        using var http = gateway.Http(key);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("api/v1/models")).StatusCode);
+        var keyId = (await gateway.Store.ListKeysAsync(user.Id, default)).Single().Id;
+
+        var revoke = await Cli("keys", "revoke", "--id", keyId);
+        var revokedAt = DateTime.UtcNow;
+        HttpStatusCode status;
+        do
+        {
+            status = (await http.GetAsync("api/v1/models")).StatusCode;
+        }
+        while (status == HttpStatusCode.OK && DateTime.UtcNow - revokedAt < TimeSpan.FromSeconds(5));
+
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.True(DateTime.UtcNow - revokedAt < TimeSpan.FromSeconds(1), "revocation by another process propagates within a second");
+        Assert.Contains("revoked", (await Cli("keys", "list", "--user", user.Id)).Output);
+    }
+
+    [Fact]
+    public async Task Mistakes_GiveAClearErrorAndExitCode1()
+    {
+        var email = $"dup-{Guid.NewGuid():N}@example.test";
+        await Cli("users", "create", "--email", email);
+
+        var duplicate = await Cli("users", "create", "--email", email.ToUpperInvariant());
+        var badName = await Cli("workspaces", "create", "--name", "Has Spaces");
+        var noUser = await Cli("keys", "create", "--user", "nobody@example.test", "--name", "x");
+        var badRole = await Cli("members", "add", "--workspace", "default", "--user", email, "--role", "owner");
+        var badExpiry = await Cli("keys", "create", "--user", email, "--name", "x", "--expires-in-days", "0");
+        var missingOption = await Cli("keys", "create", "--user", email);
+
+        Assert.Equal((1, "already exists"), (duplicate.ExitCode, Expect(duplicate.Error, "already exists")));
+        Assert.Equal((1, "not a valid workspace name"), (badName.ExitCode, Expect(badName.Error, "not a valid workspace name")));
+        Assert.Equal((1, "No user"), (noUser.ExitCode, Expect(noUser.Error, "No user")));
+        Assert.Equal((1, "Unknown workspace role"), (badRole.ExitCode, Expect(badRole.Error, "Unknown workspace role")));
+        Assert.Equal((1, "positive number of days"), (badExpiry.ExitCode, Expect(badExpiry.Error, "positive number of days")));
+        Assert.NotEqual(0, missingOption.ExitCode);
+        Assert.Contains("--name", missingOption.Error);
+    }
+
+    [Fact]
+    public async Task ExpiringKey_FromCli_IsListedWithItsExpiry()
+    {
+        var email = $"exp-{Guid.NewGuid():N}@example.test";
+        await Cli("users", "create", "--email", email);
+
+        var created = await Cli("keys", "create", "--user", email, "--name", "ci", "--expires-in-days", "30");
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.Contains($"expires {DateTimeOffset.UtcNow.AddDays(30):yyyy-MM-dd}", created.Output);
+    }
+
+    private static string Expect(string text, string fragment) => text.Contains(fragment, StringComparison.Ordinal) ? fragment : text;
+
+    private async Task<(int ExitCode, string Output, string Error)> Cli(params string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RAMPART_DATA_DIR"] = gateway.DataDir,
+            ["Rampart:PasswordIterations"] = "1000",
+        }).Build();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await RampartCli.RunAsync(args, output, error, configuration);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+}
