@@ -1,0 +1,202 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.RegularExpressions;
+using Rampart.Auth;
+
+namespace Rampart.Guardrails.Secrets;
+
+/// <summary>
+/// The secret families Rampart recognises, each in its issuer's real format. Every pattern is NonBacktracking,
+/// so scanning is linear in the text whatever it contains.
+/// </summary>
+internal static partial class SecretRules
+{
+    private const RegexOptions Linear = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
+    private const RegexOptions LinearIgnoreCase = Linear | RegexOptions.IgnoreCase;
+
+    public static readonly IReadOnlyList<SecretRule> All =
+    [
+        new("aws-access-key-id", "AWS access key ID", ["akia", "asia", "abia", "acca", "a3t"], AwsAccessKeyId()),
+        new("aws-secret-access-key", "AWS secret access key", ["aws"], AwsSecretAccessKey()) { MinEntropy = 4.0 },
+        new("gcp-service-account", "GCP service account key", ["service_account"], GcpServiceAccount()) { WholeToken = false },
+        new("google-api-key", "Google API key", ["aiza"], GoogleApiKey()),
+        new("azure-storage-key", "Azure storage account key", ["accountkey"], AzureStorageKey()),
+        new("azure-ad-client-secret", "Azure AD client secret", ["q~"], AzureAdClientSecret()) { MinEntropy = 3.5 },
+        new("github-token", "GitHub token", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], GitHubToken()),
+        new("github-fine-grained-pat", "GitHub fine-grained token", ["github_pat_"], GitHubFineGrained()),
+        new("gitlab-token", "GitLab token", ["glpat-", "glptt-", "gldt-", "glrt-", "gr1348941"], GitLabToken()),
+        new("slack-token", "Slack token", ["xox", "xapp-"], SlackToken()),
+        new("slack-webhook", "Slack webhook URL", ["hooks.slack.com"], SlackWebhook()),
+        new("stripe-key", "Stripe API key", ["sk_live", "rk_live", "sk_test", "rk_test", "whsec_"], StripeKey()) { MinEntropy = 3.0 },
+        new("twilio-api-key", "Twilio API key", ["sk"], TwilioApiKey()) { MinEntropy = 3.0 },
+        new("sendgrid-api-key", "SendGrid API key", ["sg."], SendGridKey()),
+        new("npm-token", "npm access token", ["npm_"], NpmToken()) { MinEntropy = 3.5 },
+        new("pypi-token", "PyPI upload token", ["pypi-"], PyPiToken()),
+        new("discord-bot-token", "Discord bot token", ["."], DiscordBotToken()) { MinEntropy = 4.0 },
+        new("discord-webhook", "Discord webhook URL", ["discord"], DiscordWebhook()),
+        new("telegram-bot-token", "Telegram bot token", [":aa"], TelegramBotToken()),
+        new("openai-api-key", "OpenAI API key", ["sk-"], OpenAIKey()) { MinEntropy = 3.5, Validate = OpenAIKeyShape },
+        new("anthropic-api-key", "Anthropic API key", ["sk-ant-"], AnthropicKey()),
+        new("huggingface-token", "Hugging Face token", ["hf_", "api_org_"], HuggingFaceToken()) { MinEntropy = 3.5 },
+        new("rampart-api-key", "Rampart API key", ["rmp_"], RampartKey()) { Validate = v => ApiKeys.IsWellFormed(v) },
+        new("private-key", "Private key (PEM)", ["private key"], PemPrivateKey()) { WholeToken = false },
+        new("jwt", "JSON Web Token", ["eyj"], Jwt()) { Validate = IsJwt },
+        new("database-url", "Database connection string with password", ["://"], DatabaseUrl()) { Validate = IsRealPassword },
+        new("jdbc-password", "JDBC connection string with password", ["jdbc:"], JdbcPassword()) { Validate = IsRealPassword },
+        new("ado-connection-string", "Connection string with password", ["password", "pwd"], AdoConnectionString()) { Validate = IsRealPassword },
+        new("http-authorization", "HTTP Authorization credential", ["bearer", "basic", "authorization"], HttpAuthorization()) { MinEntropy = 3.0 },
+        new("generic-secret", "Secret assignment", ["key", "secret", "token", "password", "passwd", "pwd", "credential"], GenericAssignment())
+        {
+            MinEntropy = 3.0,
+            Validate = IsRandomLooking,
+        },
+    ];
+
+    [GeneratedRegex(@"\b(?<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b", Linear)]
+    private static partial Regex AwsAccessKeyId();
+
+    [GeneratedRegex(@"aws.{0,30}?(?:secret|sk|private).{0,30}?[:=]\s{0,5}[""']?(?<secret>[A-Za-z0-9/+]{40})", LinearIgnoreCase)]
+    private static partial Regex AwsSecretAccessKey();
+
+    [GeneratedRegex(@"""type""\s{0,5}:\s{0,5}""service_account""", Linear)]
+    private static partial Regex GcpServiceAccount();
+
+    [GeneratedRegex(@"\b(?<secret>AIza[0-9A-Za-z_\-]{35})", Linear)]
+    private static partial Regex GoogleApiKey();
+
+    [GeneratedRegex(@"AccountKey=(?<secret>[A-Za-z0-9+/]{86}==)", LinearIgnoreCase)]
+    private static partial Regex AzureStorageKey();
+
+    [GeneratedRegex(@"(?<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})", Linear)]
+    private static partial Regex AzureAdClientSecret();
+
+    [GeneratedRegex(@"\b(?<secret>gh[pousr]_[A-Za-z0-9]{36})\b", Linear)]
+    private static partial Regex GitHubToken();
+
+    [GeneratedRegex(@"\b(?<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b", Linear)]
+    private static partial Regex GitHubFineGrained();
+
+    [GeneratedRegex(@"\b(?<secret>(?:glpat-[A-Za-z0-9_\-]{20}|glptt-[0-9a-f]{40}|gldt-[A-Za-z0-9_\-]{20}|glrt-[A-Za-z0-9_\-]{20}|GR1348941[A-Za-z0-9_\-]{20}))", Linear)]
+    private static partial Regex GitLabToken();
+
+    [GeneratedRegex(@"\b(?<secret>xox[abposr]-(?:\d{8,14}-){1,3}[A-Za-z0-9]{16,64}|xapp-\d-[A-Z0-9]{9,12}-\d{10,14}-[a-f0-9]{64})\b", Linear)]
+    private static partial Regex SlackToken();
+
+    [GeneratedRegex(@"https://hooks\.slack\.com/(?:services|workflows|triggers)/(?<secret>T[A-Z0-9]{8,12}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,40})", Linear)]
+    private static partial Regex SlackWebhook();
+
+    [GeneratedRegex(@"\b(?<secret>(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}|whsec_[A-Za-z0-9]{32,64})\b", Linear)]
+    private static partial Regex StripeKey();
+
+    [GeneratedRegex(@"\b(?<secret>SK[0-9a-f]{32})\b", Linear)]
+    private static partial Regex TwilioApiKey();
+
+    [GeneratedRegex(@"\b(?<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})", Linear)]
+    private static partial Regex SendGridKey();
+
+    [GeneratedRegex(@"\b(?<secret>npm_[A-Za-z0-9]{36})\b", Linear)]
+    private static partial Regex NpmToken();
+
+    [GeneratedRegex(@"\b(?<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})", Linear)]
+    private static partial Regex PyPiToken();
+
+    [GeneratedRegex(@"(?<secret>[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38})", Linear)]
+    private static partial Regex DiscordBotToken();
+
+    [GeneratedRegex(@"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{15,21}/(?<secret>[A-Za-z0-9_\-]{60,70})", Linear)]
+    private static partial Regex DiscordWebhook();
+
+    [GeneratedRegex(@"(?<secret>\d{8,10}:AA[A-Za-z0-9_\-]{33})", Linear)]
+    private static partial Regex TelegramBotToken();
+
+    [GeneratedRegex(@"(?<secret>sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{32,})", Linear)]
+    private static partial Regex OpenAIKey();
+
+    [GeneratedRegex(@"\b(?<secret>sk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{80,})", Linear)]
+    private static partial Regex AnthropicKey();
+
+    [GeneratedRegex(@"\b(?<secret>(?:hf_|api_org_)[A-Za-z]{34})\b", Linear)]
+    private static partial Regex HuggingFaceToken();
+
+    [GeneratedRegex(@"\b(?<secret>rmp_[A-Za-z0-9]{38})\b", Linear)]
+    private static partial Regex RampartKey();
+
+    [GeneratedRegex(@"-----BEGIN[ A-Z0-9]{0,30} PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,}?[A-Za-z0-9+/=]{48}", Linear)]
+    private static partial Regex PemPrivateKey();
+
+    [GeneratedRegex(@"(?<secret>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})", Linear)]
+    private static partial Regex Jwt();
+
+    [GeneratedRegex(@"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|couchdb|clickhouse)://[^\s:/@]{1,}:(?<secret>[^\s@/]{1,})@[^\s/]{1,}", LinearIgnoreCase)]
+    private static partial Regex DatabaseUrl();
+
+    [GeneratedRegex(@"jdbc:[a-z0-9]{2,20}:[^\s]{0,}?(?:[?;&]password=(?<secret>[^&;\s""']{1,})|//[^\s:/@]{1,}:(?<secret>[^\s@/]{1,})@|:[^\s:/@]{1,}/(?<secret>[^\s@/]{1,})@)", LinearIgnoreCase)]
+    private static partial Regex JdbcPassword();
+
+    [GeneratedRegex(@"(?:server|data source|host|hostname|addr|address)\s{0,3}=[^;\n]{1,};(?:[^;\n]{0,};){0,12}?\s{0,3}(?:password|pwd)\s{0,3}=\s{0,3}(?<secret>[^;'""\s]{1,})", LinearIgnoreCase)]
+    private static partial Regex AdoConnectionString();
+
+    [GeneratedRegex(@"(?:authorization\s{0,3}[:=]\s{0,3}[""']?\s{0,3}(?:bearer|basic|token)\s{1,3}|\bbearer\s{1,3})(?<secret>[A-Za-z0-9._~+/\-]{20,}=*)", LinearIgnoreCase)]
+    private static partial Regex HttpAuthorization();
+
+    [GeneratedRegex(@"[A-Za-z0-9_.\-]{0,40}(?:api[_\-]?key|apikey|secret[_\-]?key|client[_\-]?secret|secret|access[_\-]?token|auth[_\-]?token|token|password|passwd|pwd|credentials?|private[_\-]?key)[""']?\s{0,3}(?::|=|:=|=>)\s{0,3}[""']?(?<secret>[^\s""',;`]{8,})", LinearIgnoreCase)]
+    private static partial Regex GenericAssignment();
+
+    /// <summary>Values that only stand for a secret: templating, elisions, documented examples.</summary>
+    public static bool IsPlaceholder(ReadOnlySpan<char> value)
+    {
+        if (value.Contains("${", StringComparison.Ordinal) || value.Contains("{{", StringComparison.Ordinal) || value.Contains('<') || value.Contains('>')
+            || value.Contains("...", StringComparison.Ordinal) || value.Contains('…') || value.Contains("****", StringComparison.Ordinal)
+            || value.Contains("xxxx", StringComparison.OrdinalIgnoreCase) || value.StartsWith("$", StringComparison.Ordinal)
+            || value.StartsWith("%", StringComparison.Ordinal) || value.Contains("EXAMPLE", StringComparison.Ordinal)
+            || value.Contains("REDACTED", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        foreach (var word in PlaceholderWords)
+        {
+            if (value.Contains(word, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        // One character repeated ("aaaaaaaa", "00000000") is never a real secret.
+        return !value.ContainsAnyExcept(value[0]);
+    }
+
+    private static readonly string[] PlaceholderWords =
+        ["your_", "your-", "yourkey", "changeme", "placeholder", "dummy", "sample", "insert", "replace", "secret_here", "key_here", "token_here"];
+
+    private static bool OpenAIKeyShape(string value)
+    {
+        // Real keys carry "T3BlbkFJ" (base64 of "OpenAI"), or are new-style prefixed keys with long random bodies.
+        return value.Contains("T3BlbkFJ", StringComparison.Ordinal)
+               || (value.StartsWith("sk-proj-", StringComparison.Ordinal) || value.StartsWith("sk-svcacct-", StringComparison.Ordinal) || value.StartsWith("sk-admin-", StringComparison.Ordinal)) && value.Length >= 48;
+    }
+
+    private static bool IsJwt(string value)
+    {
+        var header = value[..value.IndexOf('.', StringComparison.Ordinal)];
+        var padded = header.Length % 4 == 0 ? header : header + new string('=', 4 - header.Length % 4);
+        var bytes = new byte[Base64.GetMaxDecodedFromUtf8Length(padded.Length)];
+        var utf8 = Encoding.ASCII.GetBytes(padded.Replace('-', '+').Replace('_', '/'));
+        return Base64.DecodeFromUtf8(utf8, bytes, out _, out var written) == System.Buffers.OperationStatus.Done
+               && Encoding.UTF8.GetString(bytes, 0, written).Contains("\"alg\"", StringComparison.Ordinal);
+    }
+
+    /// <summary>A password slot holding something other than an obvious stand-in.</summary>
+    private static bool IsRealPassword(string value) =>
+        value.Length >= 3 && !IsPlaceholder(value)
+        && !value.Equals("password", StringComparison.OrdinalIgnoreCase) && !value.Equals("pass", StringComparison.OrdinalIgnoreCase)
+        && !value.Equals("pwd", StringComparison.OrdinalIgnoreCase) && !value.Equals("secret", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Generic assignments fire only on values that look machine-generated: mixed character classes, no spaces.</summary>
+    private static bool IsRandomLooking(string value)
+    {
+        var classes = (value.Any(char.IsAsciiLetterLower) ? 1 : 0) + (value.Any(char.IsAsciiLetterUpper) ? 1 : 0)
+                      + (value.Any(char.IsAsciiDigit) ? 1 : 0) + (value.Any(c => !char.IsAsciiLetterOrDigit(c)) ? 1 : 0);
+        return classes >= 2 && value.Any(char.IsAsciiDigit) || classes >= 3;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Buffers;
+
+namespace Rampart.Guardrails.Secrets;
+
+/// <summary>
+/// Finds secrets in a text. A single vectorised pass looks for every rule's keywords; only rules whose keyword
+/// occurs run their (linear-time) pattern. Ordinary chat text usually triggers no rule at all.
+/// </summary>
+internal sealed class SecretScanner
+{
+    private readonly IReadOnlyList<SecretRule> _rules;
+    private readonly SearchValues<string> _anyKeyword;
+
+    public SecretScanner(IReadOnlyList<SecretRule> rules)
+    {
+        _rules = rules;
+        _anyKeyword = SearchValues.Create(rules.SelectMany(r => r.Keywords).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    public static SecretScanner Default { get; } = new(SecretRules.All);
+
+    public List<Finding> Scan(string text)
+    {
+        var findings = new List<Finding>();
+        if (text.AsSpan().IndexOfAny(_anyKeyword) < 0)
+        {
+            return findings;
+        }
+
+        foreach (var rule in _rules)
+        {
+            if (!ContainsKeyword(text, rule))
+            {
+                continue;
+            }
+
+            foreach (var match in rule.Pattern.EnumerateMatches(text))
+            {
+                // EnumerateMatches gives no groups; re-match this one span to read the secret group.
+                var found = rule.Pattern.Match(text, match.Index, match.Length);
+                var group = found.Groups["secret"];
+                var (start, length) = group.Success ? (group.Index, group.Length) : (match.Index, match.Length);
+                var value = text.AsSpan(start, length);
+                if ((rule.WholeToken && !IsWholeToken(text, start, length))
+                    || SecretRules.IsPlaceholder(value)
+                    || (rule.MinEntropy > 0 && Entropy.ShannonBits(value) < rule.MinEntropy)
+                    || (rule.Validate is { } validate && !validate(value.ToString())))
+                {
+                    continue;
+                }
+
+                if (!Overlaps(findings, start, length))
+                {
+                    findings.Add(new Finding(rule.Kind, start, length));
+                }
+            }
+        }
+
+        findings.Sort((a, b) => a.Start.CompareTo(b.Start));
+        return findings;
+    }
+
+    private static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    private static bool IsWholeToken(string text, int start, int length) =>
+        (start == 0 || !TokenChars.Contains(text[start - 1])) && (start + length == text.Length || !TokenChars.Contains(text[start + length]));
+
+    private static bool ContainsKeyword(string text, SecretRule rule)
+    {
+        foreach (var keyword in rule.Keywords)
+        {
+            if (text.Contains(keyword, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The first, more specific rule wins a span; generic rules do not report it again.</summary>
+    private static bool Overlaps(List<Finding> findings, int start, int length)
+    {
+        foreach (var f in findings)
+        {
+            if (start < f.End && f.Start < start + length)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
