@@ -13,11 +13,13 @@ internal static class PasswordHasher
 {
     public const int DefaultIterations = 600_000;
     private const string Scheme = "pbkdf2-sha256";
+    private const int HashBytes = 32;
+    private const int MinHashBytes = 16;
 
     public static string Hash(string password, int iterations = DefaultIterations)
     {
         var salt = RandomNumberGenerator.GetBytes(16);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, 32);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashBytes);
         return $"{Scheme}${iterations.ToString(CultureInfo.InvariantCulture)}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
     }
 
@@ -36,6 +38,12 @@ internal static class PasswordHasher
             expected = Convert.FromBase64String(parts[3]);
         }
         catch (FormatException)
+        {
+            return false;
+        }
+
+        // An empty (or truncated) stored hash would make any password "match": PBKDF2 of length 0 equals the empty array.
+        if (expected.Length < MinHashBytes)
         {
             return false;
         }

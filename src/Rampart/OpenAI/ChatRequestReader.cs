@@ -43,25 +43,71 @@ internal static class ChatRequestReader
     {
         var param = ToParam(ex.Path);
         var where = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
-        if (ex.InnerException?.GetType().Name == "JsonReaderException" || param is null)
+        // The reader's own JsonException (internal type) wraps syntax errors; the path then only says where parsing stopped, not a bad param.
+        if (ex.InnerException is JsonException)
         {
-            return ApiError.InvalidRequest($"The request body is not valid JSON{where}.", param, "invalid_json");
+            return ApiError.InvalidRequest($"The request body is not valid JSON{where}.", null, "invalid_json");
         }
 
-        var detail = ex is InvalidShapeException ? ex.Message : $"expected {ExpectedType(ex.Message)}";
+        if (param is null)
+        {
+            return ApiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_json");
+        }
+
+        // AllowDuplicateProperties = false: an ambiguous body is refused rather than silently keeping one of the values.
+        if (ex.InnerException is null && ex.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
+        {
+            return ApiError.InvalidRequest($"The property '{param}' appears more than once in the request body.", param, "invalid_json");
+        }
+
+        var detail = ex is InvalidShapeException ? ex.Message : $"expected {ExpectedType(param)}";
         return ApiError.InvalidRequest($"Invalid value for '{param}': {detail}.", param, "invalid_type");
     }
 
-    /// <summary>Reads the target type out of System.Text.Json's conversion message and names it the way the API reference does.</summary>
-    private static string ExpectedType(string message) => message switch
+    /// <summary>
+    /// The type the contract declares at <paramref name="param"/> ("tools[0].function.name" → a string), named the way
+    /// the API reference does. Read from the serializer's metadata: System.Text.Json's messages name the containing type.
+    /// </summary>
+    private static string ExpectedType(string param)
     {
-        _ when message.Contains("System.Double", StringComparison.Ordinal) => "a number",
-        _ when message.Contains("System.Int32", StringComparison.Ordinal) || message.Contains("System.Int64", StringComparison.Ordinal) => "an integer",
-        _ when message.Contains("System.Boolean", StringComparison.Ordinal) => "a boolean",
-        _ when message.Contains("System.String", StringComparison.Ordinal) => "a string",
-        _ when message.Contains("IReadOnlyList", StringComparison.Ordinal) => "an array",
-        _ => "an object",
-    };
+        var options = OpenAIJson.Wire.Options;
+        var type = typeof(ChatCompletionRequest);
+        foreach (var segment in param.Split('.'))
+        {
+            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+            var name = bracket < 0 ? segment : segment[..bracket];
+            var property = options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name);
+            if (property is null)
+            {
+                return "a value of another type";
+            }
+
+            type = property.PropertyType;
+            for (var i = bracket; i >= 0; i = segment.IndexOf('[', i + 1))
+            {
+                if (ElementType(type) is not { } element)
+                {
+                    return "a value of another type";
+                }
+
+                type = element;
+            }
+        }
+
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            _ when type == typeof(double) => "a number",
+            _ when type == typeof(int) || type == typeof(long) => "an integer",
+            _ when type == typeof(bool) => "a boolean",
+            _ when type == typeof(string) => "a string",
+            _ when ElementType(type) is not null => "an array",
+            _ => "an object",
+        };
+    }
+
+    private static Type? ElementType(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) ? type.GetGenericArguments()[0] : null;
 
     /// <summary>"$.messages[0].content" → "messages[0].content"; "$" → null.</summary>
     internal static string? ToParam(string? jsonPath)
