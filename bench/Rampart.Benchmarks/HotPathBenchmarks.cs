@@ -42,15 +42,12 @@ public class HotPathBenchmarks
     }
 
     [Benchmark]
-    public ApiKeyRecord? VerifyKey()
-    {
-        return ApiKeys.IsWellFormed(_key) ? _snapshot.FindKey(ApiKeys.Hash(_key)) : null;
-    }
+    public bool VerifyKey() => ApiKeys.IsWellFormed(_key) && _snapshot.FindKey(ApiKeys.Hash(_key)) is not null;
 
     [Benchmark]
-    public ApiError? ParseAndValidateRequest()
+    public bool ParseAndValidateRequest()
     {
         var request = JsonSerializer.Deserialize(_requestBody, OpenAIJson.Wire.ChatCompletionRequest)!;
-        return ChatRequestValidator.Validate(request);
+        return ChatRequestValidator.Validate(request) is null;
     }
 }
