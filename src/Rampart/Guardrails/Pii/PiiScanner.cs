@@ -115,7 +115,7 @@ internal static partial class PiiScanner
         }
 
         var number = digits[..count];
-        return count is >= 13 and <= 19 && HasCardPrefix(number) && Checksums.Luhn(number) && !number.ContainsAnyExcept(number[0]) is true;
+        return count is >= 13 and <= 19 && HasCardPrefix(number) && Checksums.Luhn(number) && number.ContainsAnyExcept(number[0]);
     }
 
     /// <summary>Issuer identification ranges of the card networks people actually carry.</summary>
@@ -297,7 +297,7 @@ internal static partial class PiiScanner
 
     private static readonly string[] VersionContext = ["version", "release", "build"];
 
-    [GeneratedRegex(@"(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}", Linear)]
+    [GeneratedRegex(@"(?:[0-9A-Fa-f]{1,4}:){1,7}(?:(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4}|:)|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}", Linear)]
     private static partial Regex Ipv6Pattern();
 
     private static bool IsIpv6(ReadOnlySpan<char> candidate)
