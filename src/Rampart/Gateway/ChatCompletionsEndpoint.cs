@@ -1,4 +1,5 @@
 using Rampart.Auth;
+using Rampart.Guardrails;
 using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
@@ -32,7 +33,15 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var plan = ChatPlan.Create(request, route);
+        var guard = RequestGuard.Inspect(request, ChatPlan.StricterPii(request.Pii, route.Workspace.Policy.Pii), route.Workspace.Policy.Secrets);
+        SetGuardrailHeaders(http.Response, guard);
+        if (guard.Blocked is { } blocked)
+        {
+            await blocked.WriteAsync(http);
+            return;
+        }
+
+        var plan = ChatPlan.Create(guard.Request, route);
 
         var choice = providers.Resolve(route.Provider);
         if (choice?.Provider is not { } provider)
@@ -100,6 +109,20 @@ internal static partial class ChatCompletionsEndpoint
         catch (UpstreamException ex)
         {
             await sse.WriteErrorAsync(ex.Error.ToApiError(), cancellationToken);
+        }
+    }
+
+    /// <summary>Counts per type and the action taken, never values: <c>x-rampart-pii: email=2; action=obfuscate</c>.</summary>
+    private static void SetGuardrailHeaders(HttpResponse response, GuardrailOutcome guard)
+    {
+        if (guard.Secrets.Any())
+        {
+            response.Headers["x-rampart-secrets"] = RequestGuard.Summary(guard.Secrets, guard.Blocked is null ? guard.SecretsMode : "block");
+        }
+
+        if (guard.Pii.Any())
+        {
+            response.Headers["x-rampart-pii"] = RequestGuard.Summary(guard.Pii, guard.PiiMode);
         }
     }
 

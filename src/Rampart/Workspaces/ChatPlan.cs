@@ -3,10 +3,10 @@ using Rampart.OpenAI;
 namespace Rampart.Workspaces;
 
 /// <summary>
-/// What the workspace's policy makes of a request before guardrails run: the system prompt in effect, the
-/// effective PII mode and web-search flag, and the request as the provider will see it.
+/// What the workspace's policy makes of a (guarded) request: the system prompt in effect, the effective
+/// web-search flag, and the request as the provider will see it.
 /// </summary>
-internal sealed record ChatPlan(ChatCompletionRequest Upstream, string PiiMode, bool WebSearch, bool CustomSystemPrompt)
+internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, bool CustomSystemPrompt)
 {
     public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route)
     {
@@ -30,7 +30,7 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, string PiiMode, 
 
         // The seed: web_search defaults to true unless a custom system prompt is used; the workspace can switch it off.
         var webSearch = route.Workspace.Policy.WebSearch && (request.WebSearch ?? !customSystemPrompt);
-        return new ChatPlan(upstream, StricterPii(request.Pii, route.Workspace.Policy.Pii), webSearch, customSystemPrompt);
+        return new ChatPlan(upstream, webSearch, customSystemPrompt);
     }
 
     /// <summary>The stricter of the request's mode and the workspace minimum: disabled &lt; obfuscate &lt; block.</summary>

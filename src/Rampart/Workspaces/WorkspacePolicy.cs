@@ -19,6 +19,9 @@ internal sealed record WorkspacePolicy
     /// <summary>The least PII mode a request runs with: a request can ask for more, never for less.</summary>
     public string Pii { get; init; } = "disabled";
 
+    /// <summary>What a secret in a request does: <c>block</c> it (the default) or <c>redact</c> the value and go on.</summary>
+    public string Secrets { get; init; } = Guardrails.SecretModes.Block;
+
     /// <summary>Whether the web-search tool may be offered in this workspace at all.</summary>
     public bool WebSearch { get; init; } = true;
 
@@ -40,6 +43,11 @@ internal sealed record WorkspacePolicy
         if (!OpenAI.ChatRequestValidator.PiiModes.Contains(Pii))
         {
             return "pii must be one of disabled, obfuscate, block";
+        }
+
+        if (!Guardrails.SecretModes.IsValid(Secrets))
+        {
+            return "secrets must be block or redact";
         }
 
         return Persona is { Length: > 100_000 } ? "persona is longer than 100,000 characters" : null;

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenAI;
 using Rampart.Auth;
 using Rampart.Data;
@@ -49,6 +50,9 @@ public class GatewayFixture : IAsyncLifetime
 
     public StringWriter FirstStartOutput { get; } = new();
 
+    /// <summary>Everything the gateway logged, at every level down to Trace.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     internal IServiceProvider Services => _factory!.Services;
 
     internal AccessStore Store => Services.GetRequiredService<AccessStore>();
@@ -79,7 +83,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Rampart:AccessPollMilliseconds"] = "200",
         };
         Configure(settings);
-        _factory = new RampartFactory(settings, FirstStartOutput);
+        _factory = new RampartFactory(settings, FirstStartOutput, Logs);
         _factory.UseKestrel(0);
         _factory.StartServer();
         BaseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
@@ -155,7 +159,7 @@ public class GatewayFixture : IAsyncLifetime
         NetworkTimeout = TimeSpan.FromSeconds(30),
     });
 
-    private sealed class RampartFactory(Dictionary<string, string?> settings, StringWriter firstStartOutput) : WebApplicationFactory<Program>
+    private sealed class RampartFactory(Dictionary<string, string?> settings, StringWriter firstStartOutput, CapturedLogs logs) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -164,6 +168,7 @@ public class GatewayFixture : IAsyncLifetime
                 builder.UseSetting(key, value);
             }
 
+            builder.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
             builder.ConfigureServices(services =>
                 services.AddSingleton(sp => new FirstStartReport(firstStartOutput, sp.GetRequiredService<IConfiguration>())));
         }

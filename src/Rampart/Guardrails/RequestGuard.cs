@@ -1,0 +1,182 @@
+using System.Text;
+using Rampart.Guardrails.Pii;
+using Rampart.Guardrails.Secrets;
+using Rampart.OpenAI;
+
+namespace Rampart.Guardrails;
+
+/// <summary>What the guardrails decided about one request: the request to forward, or why it is blocked, and counts per type.</summary>
+internal sealed record GuardrailOutcome(ChatCompletionRequest Request, ApiError? Blocked, IReadOnlyList<GuardrailHit> Hits, string PiiMode, string SecretsMode)
+{
+    public IEnumerable<GuardrailHit> Secrets => Hits.Where(h => h.IsSecret);
+
+    public IEnumerable<GuardrailHit> Pii => Hits.Where(h => !h.IsSecret);
+}
+
+/// <summary>One sensitive value: its kind and where it was (<c>messages[2].content</c>); never the value.</summary>
+internal sealed record GuardrailHit(string Kind, string Location, bool IsSecret);
+
+/// <summary>
+/// Scans every text a caller sends — message content and content parts, tool-call arguments, tool results,
+/// the <c>system</c> field — for secrets (block, or redact where the workspace says so) and personal data
+/// (by the effective PII mode). Pure: it returns a new request and never logs or stores a value.
+/// </summary>
+internal static class RequestGuard
+{
+    public const string SecretPlaceholder = "[REDACTED_SECRET]";
+
+    public static GuardrailOutcome Inspect(ChatCompletionRequest request, string piiMode, string secretsMode)
+    {
+        var hits = new List<GuardrailHit>();
+        var redactSecrets = secretsMode == SecretModes.Redact;
+        var scanPii = piiMode != "disabled";
+        var obfuscatePii = piiMode == "obfuscate";
+
+        string? Process(string? text, string location)
+        {
+            if (string.IsNullOrEmpty(text))
+            {
+                return null;
+            }
+
+            var secrets = SecretScanner.Default.Scan(text);
+            var pii = scanPii ? PiiScanner.Scan(text) : [];
+
+            // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
+            pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
+            hits.AddRange(secrets.Select(s => new GuardrailHit(s.Kind, location, IsSecret: true)));
+            hits.AddRange(pii.Select(p => new GuardrailHit(p.Kind, location, IsSecret: false)));
+
+            var replace = new List<(Finding Finding, string Placeholder)>();
+            if (redactSecrets)
+            {
+                replace.AddRange(secrets.Select(s => (s, SecretPlaceholder)));
+            }
+
+            if (obfuscatePii)
+            {
+                replace.AddRange(pii.Select(p => (p, PiiTypes.Placeholder(p.Kind))));
+            }
+
+            return replace.Count == 0 ? null : Redact(text, replace);
+        }
+
+        var system = Process(request.System, "system");
+        var messages = request.Messages ?? [];
+        List<ChatMessage>? rewritten = null;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            var updated = InspectMessage(message, $"messages[{i}]", Process);
+            if (!ReferenceEquals(updated, message))
+            {
+                rewritten ??= [.. messages];
+                rewritten[i] = updated;
+            }
+        }
+
+        var secretHits = hits.Where(h => h.IsSecret).ToList();
+        if (secretHits.Count > 0 && !redactSecrets)
+        {
+            return new GuardrailOutcome(request, Blocked("secret_detected", "Blocked by Secret Detection", secretHits), hits, piiMode, secretsMode);
+        }
+
+        var piiHits = hits.Where(h => !h.IsSecret).ToList();
+        if (piiHits.Count > 0 && piiMode == "block")
+        {
+            return new GuardrailOutcome(request, Blocked("pii_detected", "Blocked by PII Detection", piiHits), hits, piiMode, secretsMode);
+        }
+
+        var result = system is null && rewritten is null
+            ? request
+            : request with { System = system ?? request.System, Messages = rewritten ?? request.Messages };
+        return new GuardrailOutcome(result, null, hits, piiMode, secretsMode);
+    }
+
+    private static ChatMessage InspectMessage(ChatMessage message, string at, Func<string?, string, string?> process)
+    {
+        var content = message.Content;
+        if (content?.Text is { } text && process(text, $"{at}.content") is { } newText)
+        {
+            content = content with { Text = newText };
+        }
+        else if (content?.Parts is { } parts)
+        {
+            List<ContentPart>? newParts = null;
+            for (var j = 0; j < parts.Count; j++)
+            {
+                if (process(parts[j].Text, $"{at}.content[{j}].text") is { } partText)
+                {
+                    newParts ??= [.. parts];
+                    newParts[j] = parts[j] with { Text = partText };
+                }
+            }
+
+            if (newParts is not null)
+            {
+                content = content with { Parts = newParts };
+            }
+        }
+
+        var toolCalls = message.ToolCalls;
+        if (toolCalls is not null)
+        {
+            List<ToolCall>? newCalls = null;
+            for (var k = 0; k < toolCalls.Count; k++)
+            {
+                var function = toolCalls[k].Function;
+                if (process(function?.Arguments, $"{at}.tool_calls[{k}].function.arguments") is { } arguments)
+                {
+                    newCalls ??= [.. toolCalls];
+                    newCalls[k] = toolCalls[k] with { Function = function! with { Arguments = arguments } };
+                }
+            }
+
+            toolCalls = newCalls ?? toolCalls;
+        }
+
+        return ReferenceEquals(content, message.Content) && ReferenceEquals(toolCalls, message.ToolCalls)
+            ? message
+            : message with { Content = content, ToolCalls = toolCalls };
+    }
+
+    private static string Redact(string text, List<(Finding Finding, string Placeholder)> replacements)
+    {
+        replacements.Sort((a, b) => a.Finding.Start.CompareTo(b.Finding.Start));
+        var builder = new StringBuilder(text.Length);
+        var position = 0;
+        foreach (var (finding, placeholder) in replacements)
+        {
+            if (finding.Start < position)
+            {
+                continue;
+            }
+
+            builder.Append(text, position, finding.Start - position).Append(placeholder);
+            position = finding.End;
+        }
+
+        return builder.Append(text, position, text.Length - position).ToString();
+    }
+
+    private static ApiError Blocked(string code, string verdict, List<GuardrailHit> hits)
+    {
+        var listed = hits.GroupBy(h => (h.Kind, h.Location)).Select(g => $"{g.Key.Kind} in {g.Key.Location}").Take(10);
+        var more = hits.Count > 10 ? $" and {hits.Count - 10} more" : "";
+        return ApiError.InvalidRequest($"{verdict}: {string.Join("; ", listed)}{more}. Nothing was sent to the model provider.", hits[0].Location, code);
+    }
+
+    /// <summary>Response header values: counts per kind and the action, e.g. <c>EMAIL=2, PHONE=1; action=obfuscate</c>.</summary>
+    public static string Summary(IEnumerable<GuardrailHit> hits, string action) =>
+        string.Join(", ", hits.GroupBy(h => h.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key.ToLowerInvariant().Replace(' ', '-').Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)}={g.Count()}"))
+        + $"; action={action}";
+}
+
+internal static class SecretModes
+{
+    public const string Block = "block";
+    public const string Redact = "redact";
+
+    public static bool IsValid(string mode) => mode is Block or Redact;
+}
