@@ -114,6 +114,19 @@ public sealed class UpstreamFailureTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Stream_UpstreamRejects_ReturnsItsStatusAsJson_NotAStream()
+    {
+        using var badRequest = await PostAsync(FakeOpenAIServer.Models.BadRequest, stream: true);
+        using var rateLimited = await PostAsync(FakeOpenAIServer.Models.RateLimited, stream: true);
+
+        Assert.Equal(HttpStatusCode.BadRequest, badRequest.StatusCode);
+        Assert.Equal("string_above_max_length", (await ChatApi.ErrorAsync(badRequest)).Text("code"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, rateLimited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), rateLimited.Headers.RetryAfter?.Delta);
+        Assert.Equal("rate_limit_exceeded", (await ChatApi.ErrorAsync(rateLimited)).Text("code"));
+    }
+
+    [Fact]
     public async Task Stream_UpstreamResetsMidway_RelaysDeltasThenErrorEventAndEnds()
     {
         var (events, status) = await StreamAsync(FakeOpenAIServer.Models.StreamThenReset, ChatApi.NewMarker());
