@@ -31,6 +31,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         public const string Reset = "fake-reset";
         public const string StreamThenReset = "fake-stream-reset";
         public const string StreamThenStall = "fake-stream-stall";
+        /// <summary>Streams the pieces over and over, one event every 100 ms, for over a minute: long enough to be cut off.</summary>
         public const string SlowStream = "fake-slow-stream";
         public const string Garbage = "fake-garbage";
         public const string StreamError = "fake-stream-error";
@@ -126,6 +127,8 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         {
             if (model == Models.StreamThenReset && i == 3)
             {
+                // Abort drops whatever Kestrel has not yet handed to the socket; give the events sent so far time to leave.
+                await Task.Delay(200);
                 http.Abort();
                 return;
             }
@@ -235,7 +238,8 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         }
 
         yield return Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null).ToJsonString();
-        foreach (var piece in StreamPieces)
+        var pieces = model == Models.SlowStream ? Enumerable.Repeat(StreamPieces, 100).SelectMany(p => p) : StreamPieces;
+        foreach (var piece in pieces)
         {
             yield return Chunk(new JsonObject { ["content"] = piece }, null).ToJsonString();
         }
