@@ -40,7 +40,10 @@ internal sealed class SseWriter(HttpResponse response) : IDisposable
         return FlushAsync(cancellationToken);
     }
 
-    /// <summary>An error after the stream began: OpenAI's envelope as one event (the SDKs raise it), then the stream ends.</summary>
+    /// <summary>
+    /// An error after the stream began: OpenAI's envelope as one event, then the stream ends without <c>[DONE]</c>.
+    /// The Python and JavaScript SDKs raise it; the .NET SDK (2.15) ignores it and sees a stream that just stops.
+    /// </summary>
     public ValueTask WriteErrorAsync(ApiError error, CancellationToken cancellationToken)
     {
         response.BodyWriter.Write("data: "u8);
