@@ -25,12 +25,15 @@ internal sealed partial class KeyUsageTracker(AccessStore store, TimeProvider ti
 
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        // Counters stay in the map (one per key ever used) and are drained with an atomic exchange, so an
+        // increment racing with a flush lands either in this batch or in the next one, never nowhere.
         var batch = new List<(string, long, long)>();
-        foreach (var keyId in _pending.Keys)
+        foreach (var (keyId, counter) in _pending)
         {
-            if (_pending.TryRemove(keyId, out var counter))
+            var count = Interlocked.Exchange(ref counter.Count, 0);
+            if (count > 0)
             {
-                batch.Add((keyId, Interlocked.Read(ref counter.Count), Interlocked.Read(ref counter.LastUsedAt)));
+                batch.Add((keyId, count, Interlocked.Read(ref counter.LastUsedAt)));
             }
         }
 
@@ -46,14 +49,9 @@ internal sealed partial class KeyUsageTracker(AccessStore store, TimeProvider ti
         catch (Exception ex)
         {
             // Put the counts back so the next flush carries them.
-            foreach (var (keyId, count, lastUsedAt) in batch)
+            foreach (var (keyId, count, _) in batch)
             {
-                var counter = _pending.GetOrAdd(keyId, static _ => new Counter());
-                Interlocked.Add(ref counter.Count, count);
-                if (Interlocked.Read(ref counter.LastUsedAt) < lastUsedAt)
-                {
-                    Interlocked.Exchange(ref counter.LastUsedAt, lastUsedAt);
-                }
+                Interlocked.Add(ref _pending[keyId].Count, count);
             }
 
             LogFlushFailed(ex, batch.Count);

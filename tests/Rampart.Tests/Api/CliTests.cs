@@ -76,12 +76,14 @@ public sealed class CliTests(GatewayFixture gateway)
         var badRole = await Cli("members", "add", "--workspace", "default", "--user", email, "--role", "owner");
         var badExpiry = await Cli("keys", "create", "--user", email, "--name", "x", "--expires-in-days", "0");
         var missingOption = await Cli("keys", "create", "--user", email);
+        var badSecrets = await Cli("workspaces", "create", "--name", "bad-secrets-" + Guid.NewGuid().ToString("N")[..8], "--secrets", "ignore");
 
         Assert.Equal((1, "already exists"), (duplicate.ExitCode, Expect(duplicate.Error, "already exists")));
         Assert.Equal((1, "not a valid workspace name"), (badName.ExitCode, Expect(badName.Error, "not a valid workspace name")));
         Assert.Equal((1, "No user"), (noUser.ExitCode, Expect(noUser.Error, "No user")));
         Assert.Equal((1, "Unknown workspace role"), (badRole.ExitCode, Expect(badRole.Error, "Unknown workspace role")));
         Assert.Equal((1, "positive number of days"), (badExpiry.ExitCode, Expect(badExpiry.Error, "positive number of days")));
+        Assert.Equal((1, "secrets must be block or redact"), (badSecrets.ExitCode, Expect(badSecrets.Error, "secrets must be block or redact")));
         Assert.NotEqual(0, missingOption.ExitCode);
         Assert.Contains("--name", missingOption.Error);
     }

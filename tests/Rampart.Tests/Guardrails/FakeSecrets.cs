@@ -62,7 +62,7 @@ internal static class FakeSecrets
         var pypi = "pypi-AgEIcHlwaS5vcmc" + R(UrlSafe, 70);
         yield return ("PyPI upload token", $"password = {pypi}", pypi);
         var discord = $"M{R(UrlSafe, 25)}.{R(UrlSafe, 6)}.{R(UrlSafe, 38)}";
-        yield return ("Discord bot token", $"client.login('{discord}')", discord);
+        yield return ("Discord bot token", $"discord bot: client.login('{discord}')", discord);
         var discordHook = R(UrlSafe, 68);
         yield return ("Discord webhook URL", $"https://discord.com/api/webhooks/{R(Digits, 18)}/{discordHook}", discordHook);
         var telegram = $"{R("123456789", 1)}{R(Digits, 9)}:AA{R(UrlSafe, 33)}";

@@ -3,12 +3,14 @@ using System.Text.RegularExpressions;
 namespace Rampart.Guardrails.Secrets;
 
 /// <summary>
-/// One family of secret. <see cref="Keywords"/> are cheap literal pre-filters (case-insensitive): the pattern runs
-/// only on text that contains one of them. <see cref="Pattern"/> is linear-time (NonBacktracking); its group
+/// One family of secret. <see cref="Keywords"/> are cheap literal pre-filters: the pattern runs only on text that
+/// contains one of them (compared with <see cref="KeywordComparison"/>: issuers' prefixes are case-sensitive). <see cref="Pattern"/> is linear-time (NonBacktracking); its group
 /// <c>secret</c>, when present, is the value that is checked and reported, else the whole match.
 /// </summary>
 internal sealed record SecretRule(string Id, string Kind, string[] Keywords, Regex Pattern)
 {
+    public StringComparison KeywordComparison { get; init; } = StringComparison.Ordinal;
+
     /// <summary>Minimum Shannon entropy (bits per char) of the secret value; 0 for formats exact enough alone.</summary>
     public double MinEntropy { get; init; }
 

@@ -70,7 +70,7 @@ internal sealed class SecretScanner
     {
         foreach (var keyword in rule.Keywords)
         {
-            if (text.Contains(keyword, StringComparison.OrdinalIgnoreCase))
+            if (text.Contains(keyword, rule.KeywordComparison))
             {
                 return true;
             }
