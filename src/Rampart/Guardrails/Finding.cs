@@ -4,6 +4,20 @@ namespace Rampart.Guardrails;
 internal readonly record struct Finding(string Kind, int Start, int Length)
 {
     public int End => Start + Length;
+
+    /// <summary>Whether [start, start + length) overlaps any finding already kept: the first, more specific detector wins a span.</summary>
+    public static bool OverlapsAny(List<Finding> findings, int start, int length)
+    {
+        foreach (var f in findings)
+        {
+            if (start < f.End && f.Start < start + length)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 internal static class Entropy

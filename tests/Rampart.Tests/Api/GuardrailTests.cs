@@ -17,7 +17,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
     public async Task SecretInAMessage_Blocks400_NamingKindAndLocation_AndNothingReachesTheProvider()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
         var token = "ghp_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
 
         var response = await Post(key, new
@@ -92,7 +92,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
     public async Task PiiObfuscate_TheProviderSeesPlaceholders_NeverTheValues()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
         const string email = "ann.lee@corp.example";
         const string card = "4242 4242 4242 4242";
         const string phone = "+44 20 7946 0958";
@@ -116,7 +116,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
     public async Task PiiBlock_Returns400_WithTypesAndLocationsOnly()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
 
         var response = await Post(key, new
         {
@@ -142,7 +142,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
     public async Task PiiDisabled_PassesValuesUnchanged()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
 
         var response = await Post(key, new { model = workspace.Name, messages = new[] { new { role = "user", content = $"{marker} ann@corp.example" } } });
 
@@ -157,7 +157,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
         var workspace = await gateway.Store.CreateWorkspaceAsync("pii-min-" + Guid.NewGuid().ToString("N")[..8],
             new WorkspacePolicy { Model = FakeOpenAIServer.Models.Echo, Pii = "obfuscate" }, default);
         var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
 
         var response = await Post(key, new { model = workspace.Name, pii = "disabled", messages = new[] { new { role = "user", content = $"{marker} ann@corp.example" } } });
 
@@ -173,7 +173,7 @@ public sealed class GuardrailTests(GatewayFixture gateway)
         var workspace = await gateway.Store.CreateWorkspaceAsync("redact-" + Guid.NewGuid().ToString("N")[..8],
             new WorkspacePolicy { Model = FakeOpenAIServer.Models.Echo, Secrets = "redact" }, default);
         var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
-        var marker = Marker();
+        var marker = ChatApi.NewMarker();
         var secret = "npm_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
 
         var response = await Post(key, new { model = workspace.Name, messages = new[] { new { role = "user", content = $"{marker} token {secret}" } } });
@@ -195,8 +195,6 @@ public sealed class GuardrailTests(GatewayFixture gateway)
         Assert.Equal(400, error.Status);
         Assert.Contains("Private key (PEM)", error.Message);
     }
-
-    private static string Marker() => $"marker-{Guid.NewGuid():N}";
 
     private async Task<HttpResponseMessage> Post(string key, object body)
     {

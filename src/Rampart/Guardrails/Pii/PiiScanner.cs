@@ -50,7 +50,7 @@ internal static partial class PiiScanner
         foreach (var match in pattern.EnumerateMatches(text))
         {
             var (start, length) = Trim(text, match.Index, match.Length);
-            if (length == 0 || Overlaps(findings, start, length) || !validate(text, start, length))
+            if (length == 0 || Finding.OverlapsAny(findings, start, length) || !validate(text, start, length))
             {
                 continue;
             }
@@ -70,18 +70,6 @@ internal static partial class PiiScanner
         return (start, length);
     }
 
-    private static bool Overlaps(List<Finding> findings, int start, int length)
-    {
-        foreach (var f in findings)
-        {
-            if (start < f.End && f.Start < start + length)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     // ---- e-mail ----
 

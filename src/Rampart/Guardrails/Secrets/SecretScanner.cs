@@ -49,7 +49,7 @@ internal sealed class SecretScanner
                     continue;
                 }
 
-                if (!Overlaps(findings, start, length))
+                if (!Finding.OverlapsAny(findings, start, length))
                 {
                     findings.Add(new Finding(rule.Kind, start, length));
                 }
@@ -79,17 +79,4 @@ internal sealed class SecretScanner
         return false;
     }
 
-    /// <summary>The first, more specific rule wins a span; generic rules do not report it again.</summary>
-    private static bool Overlaps(List<Finding> findings, int start, int length)
-    {
-        foreach (var f in findings)
-        {
-            if (start < f.End && f.Start < start + length)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }
