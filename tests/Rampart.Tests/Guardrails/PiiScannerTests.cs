@@ -65,6 +65,30 @@ public sealed class PiiScannerTests
     }
 
     [Fact]
+    public void WindowedScan_FindsExactlyWhatTheWholeTextScanFinds()
+    {
+        // Pieces that are PII, near-PII and noise, glued in random order with random separators.
+        string[] pieces =
+        [
+            "4111 1111 1111 1111", "4111-1111-1111-1112", "(415) 555-2671", "415.555.2671", "+44 20 7946 0958", "+1 (415) 555-2671",
+            "01 23 45 67 89", "07700 900123", "123-45-6789", "666-45-6789", "123456789", "ssn 123456789", "10.0.0.7", "1.2.3.4.5",
+            "v1.2.3.4", "version 10.0.14.1", "DE89 3704 0044 0532 0130 00", "ann@corp.example", "2026-11-22", "12:30:45", "#1234567",
+            "1,204", "0.3%", "Q3", "p99 182 ms", "a", "the", "call", "phone:", "tel", "(", ")", "+", "-", ".",
+        ];
+        string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x"];
+        var random = new Random(20261122);
+        for (var round = 0; round < 2_000; round++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(1, 12)).Select(_ => pieces[random.Next(pieces.Length)] + glue[random.Next(glue.Length)]));
+
+            var windowed = PiiScanner.Scan(text, windowed: true);
+            var whole = PiiScanner.Scan(text, windowed: false);
+
+            Assert.True(whole.SequenceEqual(windowed), $"differs on: {text}");
+        }
+    }
+
+    [Fact]
     public void Luhn_And_Mod97_MatchPublishedExamples()
     {
         Assert.True(Checksums.Luhn("79927398713"));

@@ -15,41 +15,96 @@ internal static partial class PiiScanner
     private const RegexOptions Linear = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
     private static readonly SearchValues<char> Digits = SearchValues.Create("0123456789");
 
-    public static List<Finding> Scan(string text)
+    public static List<Finding> Scan(string text) => Scan(text, windowed: true);
+
+    /// <summary>
+    /// <paramref name="windowed"/>: the digit-based patterns (cards, SSNs, phones, IPv4) run only inside "digit
+    /// clusters" (runs of digits and separators holding at least four digits) instead of over the whole text, which
+    /// ordinary prose rarely contains. The whole-text scan is kept as the reference the windowed one is tested against.
+    /// </summary>
+    internal static List<Finding> Scan(string text, bool windowed)
     {
         var findings = new List<Finding>();
         var hasDigit = text.AsSpan().IndexOfAny(Digits) >= 0;
         if (text.Contains('@', StringComparison.Ordinal))
         {
-            Collect(findings, text, EmailPattern(), PiiTypes.Email, static (_, _, _) => true);
+            Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true);
         }
 
         if (hasDigit)
         {
-            Collect(findings, text, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
-            Collect(findings, text, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
-            Collect(findings, text, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
-            Collect(findings, text, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
-            if (text.Contains('.', StringComparison.Ordinal))
+            Collect(findings, text, 0, text.Length, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
+            foreach (var (start, length) in windowed ? DigitClusters(text) : [(0, text.Length)])
             {
-                Collect(findings, text, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
+                Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
+                Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
+                Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
+                Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
             }
         }
 
         if (text.Contains(':', StringComparison.Ordinal))
         {
-            Collect(findings, text, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
+            Collect(findings, text, 0, text.Length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
         }
 
         findings.Sort((a, b) => a.Start.CompareTo(b.Start));
         return findings;
     }
 
-    private static void Collect(List<Finding> findings, string text, Regex pattern, string type, Func<string, int, int, bool> validate)
+    private static readonly SearchValues<char> ClusterChars = SearchValues.Create("0123456789 -.()+");
+
+    /// <summary>
+    /// Windows around runs of digits and number separators that hold four or more digits, widened by one character
+    /// each side so that word boundaries and a leading '+' or '(' read as they do in the whole text.
+    /// </summary>
+    private static IEnumerable<(int Start, int Length)> DigitClusters(string text)
     {
-        foreach (var match in pattern.EnumerateMatches(text))
+        var position = 0;
+        while (position < text.Length)
         {
-            var (start, length) = Trim(text, match.Index, match.Length);
+            var first = text.AsSpan(position).IndexOfAny(Digits);
+            if (first < 0)
+            {
+                yield break;
+            }
+
+            var start = position + first;
+            var end = start;
+            var digits = 0;
+            while (end < text.Length && ClusterChars.Contains(text[end]))
+            {
+                if (char.IsAsciiDigit(text[end]))
+                {
+                    digits++;
+                }
+
+                end++;
+            }
+
+            if (digits >= 4)
+            {
+                // Separators may lead the number too ("(415) 555…", "+44 …"): walk back over them.
+                var from = start;
+                while (from > 0 && ClusterChars.Contains(text[from - 1]))
+                {
+                    from--;
+                }
+
+                var windowStart = Math.Max(0, from - 1);
+                var windowEnd = Math.Min(text.Length, end + 1);
+                yield return (windowStart, windowEnd - windowStart);
+            }
+
+            position = Math.Max(end, start + 1);
+        }
+    }
+
+    private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type, Func<string, int, int, bool> validate)
+    {
+        foreach (var match in pattern.EnumerateMatches(text.AsSpan(windowStart, windowLength)))
+        {
+            var (start, length) = Trim(text, windowStart + match.Index, match.Length);
             if (length == 0 || Finding.OverlapsAny(findings, start, length) || !validate(text, start, length))
             {
                 continue;
