@@ -146,8 +146,6 @@ internal sealed class MasterKey
         }
     }
 
-    public bool IsConfigured => _hash is not null;
-
     public bool Matches(string presentedHash) =>
         _hash is not null && CryptographicOperations.FixedTimeEquals(_hash, Encoding.ASCII.GetBytes(presentedHash));
 }

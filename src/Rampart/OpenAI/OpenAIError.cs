@@ -32,9 +32,6 @@ internal sealed record ApiError(int Status, string Message, string Type, string?
             $"The model '{model}' does not exist or you do not have access to it.",
             "invalid_request_error", "model", "model_not_found");
 
-    public static ApiError NotFound(string message) =>
-        new(StatusCodes.Status404NotFound, message, "invalid_request_error", null, "not_found");
-
     public static ApiError Internal(string requestId) =>
         new(StatusCodes.Status500InternalServerError,
             $"The gateway failed to process the request. Quote request id {requestId} to your administrator.",

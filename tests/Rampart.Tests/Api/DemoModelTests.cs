@@ -102,8 +102,7 @@ public sealed class DemoModelTests(UnconfiguredGatewayFixture gateway)
         var text = choices[0]!["message"]!["content"]!.GetValue<string>();
         Assert.Equal("Hello from Rampart's offline demo", text);
 
-        var full = await http.PostAsJsonAsync("api/v1/chat/completions", new { model = "local/demo", messages = new[] { new { role = "user", content = "hi" } } });
-        var fullText = JsonNode.Parse(await full.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        var (_, fullText) = await AnswerAsync(http, ChatApi.Request("local/demo", "hi"));
         Assert.Contains("You asked for the offline demo model", fullText);
         Assert.DoesNotContain("has no credentials", fullText);
     }
@@ -114,18 +113,20 @@ public sealed class DemoModelTests(UnconfiguredGatewayFixture gateway)
         var (_, key) = await gateway.CreateCallerAsync("default");
         using var http = gateway.Http(key);
 
-        var response = await http.PostAsJsonAsync("api/v1/chat/completions", new
-        {
-            model = "xai/grok-beta",
-            messages = new[] { new { role = "user", content = "hi" } },
-        });
-        var text = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        var (response, text) = await AnswerAsync(http, ChatApi.Request("xai/grok-beta", "hi"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("local", response.Headers.GetValues("x-rampart-provider").Single());
         Assert.Equal("default", response.Headers.GetValues("x-rampart-workspace").Single());
         Assert.Contains("'xai' has no credentials", text);
         Assert.Contains("XAI_API_KEY", text);
+    }
+
+    private static async Task<(HttpResponseMessage Response, string Text)> AnswerAsync(HttpClient http, JsonObject body)
+    {
+        var response = await ChatApi.PostAsync(http, body);
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return (response, json["choices"]![0]!["message"]!["content"]!.GetValue<string>());
     }
 
     private static int CountOccurrences(string text, string value) => text.Split(value).Length - 1;
