@@ -33,7 +33,17 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var guard = RequestGuard.Inspect(request, ChatPlan.StricterPii(request.Pii, route.Workspace.Policy.Pii), route.Workspace.Policy.Secrets);
+        var policy = route.Workspace.Policy;
+        var (restore, restoreRefused) = ChatPlan.PiiRestoration(request, route.Workspace);
+        if (restoreRefused is not null)
+        {
+            await restoreRefused.WriteAsync(http);
+            return;
+        }
+
+        var piiMode = ChatPlan.StricterPii(request.Pii, policy.Pii);
+        var vault = restore ? new PiiVault() : null;
+        var guard = RequestGuard.Inspect(request, piiMode, policy.Secrets, vault);
         SetGuardrailHeaders(http.Response, guard);
         if (guard.Blocked is { } blocked)
         {
@@ -52,6 +62,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault);
         var upstream = choice.StandsInFor is null ? plan.Upstream : plan.Upstream with { Model = DemoProvider.ModelName };
         SetRouteHeaders(http.Response, route, provider.Name, upstream.Model!);
 
@@ -59,11 +70,11 @@ internal static partial class ChatCompletionsEndpoint
         {
             if (request.IsStreaming)
             {
-                await StreamAsync(http, provider, upstream, cancellationToken);
+                await StreamAsync(http, provider, upstream, rewriter, cancellationToken);
             }
             else
             {
-                await CompleteAsync(http, provider, upstream, cancellationToken);
+                await CompleteAsync(http, provider, upstream, rewriter, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -73,7 +84,7 @@ internal static partial class ChatCompletionsEndpoint
         }
     }
 
-    private static async Task CompleteAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, CancellationToken cancellationToken)
+    private static async Task CompleteAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
         var result = await provider.CompleteAsync(upstream, cancellationToken);
         if (result.Error is { } error)
@@ -82,10 +93,16 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        await http.Response.WriteAsJsonAsync(result.Value!, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
+        var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
+        if (rewriter?.Scanner is { } scanner)
+        {
+            http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
+        }
+
+        await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
     }
 
-    private static async Task StreamAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, CancellationToken cancellationToken)
+    private static async Task StreamAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
         var result = await provider.StreamAsync(upstream, cancellationToken);
         if (result.Error is { } error)
@@ -101,7 +118,15 @@ internal static partial class ChatCompletionsEndpoint
         {
             await foreach (var chunk in result.Value!.WithCancellation(cancellationToken))
             {
-                await sse.WriteAsync(chunk, cancellationToken);
+                if ((rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
+                {
+                    await sse.WriteAsync(outgoing, cancellationToken);
+                }
+            }
+
+            foreach (var held in rewriter?.Flush() ?? [])
+            {
+                await sse.WriteAsync(held, cancellationToken);
             }
 
             await sse.WriteDoneAsync(cancellationToken);

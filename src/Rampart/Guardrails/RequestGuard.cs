@@ -25,7 +25,8 @@ internal static class RequestGuard
 {
     public const string SecretPlaceholder = "[REDACTED_SECRET]";
 
-    public static GuardrailOutcome Inspect(ChatCompletionRequest request, string piiMode, string secretsMode)
+    /// <param name="vault">When given, obfuscated PII gets numbered placeholders whose originals the vault keeps for restoring the answer.</param>
+    public static GuardrailOutcome Inspect(ChatCompletionRequest request, string piiMode, string secretsMode, PiiVault? vault = null)
     {
         var hits = new List<GuardrailHit>();
         var redactSecrets = secretsMode == SecretModes.Redact;
@@ -55,7 +56,7 @@ internal static class RequestGuard
 
             if (obfuscatePii)
             {
-                replace.AddRange(pii.Select(p => (p, PiiTypes.Placeholder(p.Kind))));
+                replace.AddRange(pii.Select(p => (p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind))));
             }
 
             return replace.Count == 0 ? null : Redact(text, replace);

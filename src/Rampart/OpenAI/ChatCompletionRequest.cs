@@ -37,6 +37,9 @@ internal sealed record ChatCompletionRequest
     public bool? WebSearch { get; init; }
     public string? System { get; init; }
 
+    /// <summary>Ask for obfuscated PII to be restored in the answer, where the workspace allows it.</summary>
+    public bool? PiiRestore { get; init; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
 

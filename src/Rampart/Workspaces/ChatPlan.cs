@@ -26,12 +26,24 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
             Pii = null,
             WebSearch = null,
             System = null,
+            PiiRestore = null,
         };
 
         // The seed: web_search defaults to true unless a custom system prompt is used; the workspace can switch it off.
         var webSearch = route.Workspace.Policy.WebSearch && (request.WebSearch ?? !customSystemPrompt);
         return new ChatPlan(upstream, webSearch, customSystemPrompt);
     }
+
+    /// <summary>Whether this request's obfuscated PII comes back restored, or why the request may not ask for it.</summary>
+    public static (bool Restore, ApiError? Error) PiiRestoration(ChatCompletionRequest request, Workspace workspace) =>
+        workspace.Policy.PiiRestore switch
+        {
+            PiiRestoreModes.Always => (request.PiiRestore != false, null),
+            PiiRestoreModes.OnRequest => (request.PiiRestore == true, null),
+            _ when request.PiiRestore == true => (false, ApiError.InvalidRequest(
+                $"Workspace '{workspace.Name}' does not allow restoring obfuscated PII in answers.", "pii_restore", "pii_restore_not_allowed")),
+            _ => (false, null),
+        };
 
     /// <summary>The stricter of the request's mode and the workspace minimum: disabled &lt; obfuscate &lt; block.</summary>
     public static string StricterPii(string? requested, string minimum)

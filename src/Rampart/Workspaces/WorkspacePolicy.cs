@@ -19,6 +19,15 @@ internal sealed record WorkspacePolicy
     /// <summary>The least PII mode a request runs with: a request can ask for more, never for less.</summary>
     public string Pii { get; init; } = "disabled";
 
+    /// <summary>
+    /// Whether obfuscated PII is put back into the answer: <c>never</c>, <c>always</c>, or <c>on_request</c> (when the
+    /// request sets <c>pii_restore: true</c>). Restoring numbers the placeholders: <c>[REDACTED_EMAIL_1]</c>.
+    /// </summary>
+    public string PiiRestore { get; init; } = PiiRestoreModes.Never;
+
+    /// <summary>Scan the model's answer too: secrets always, PII when the PII mode is on; found values are redacted on the way back.</summary>
+    public bool ScanOutput { get; init; }
+
     /// <summary>What a secret in a request does: <c>block</c> it (the default) or <c>redact</c> the value and go on.</summary>
     public string Secrets { get; init; } = Guardrails.SecretModes.Block;
 
@@ -45,6 +54,11 @@ internal sealed record WorkspacePolicy
             return "pii must be one of disabled, obfuscate, block";
         }
 
+        if (!PiiRestoreModes.IsValid(PiiRestore))
+        {
+            return "pii_restore must be never, always or on_request";
+        }
+
         if (!Guardrails.SecretModes.IsValid(Secrets))
         {
             return "secrets must be block or redact";
@@ -52,4 +66,13 @@ internal sealed record WorkspacePolicy
 
         return Persona is { Length: > 100_000 } ? "persona is longer than 100,000 characters" : null;
     }
+}
+
+internal static class PiiRestoreModes
+{
+    public const string Never = "never";
+    public const string Always = "always";
+    public const string OnRequest = "on_request";
+
+    public static bool IsValid(string mode) => mode is Never or Always or OnRequest;
 }

@@ -35,12 +35,28 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         public const string SlowStream = "fake-slow-stream";
         public const string Garbage = "fake-garbage";
         public const string StreamError = "fake-stream-error";
+
+        /// <summary>Answers with the last user message, as it arrived, in deltas of 1-3 characters (all <c>n</c> choices interleaved).</summary>
+        public const string EchoUser = "fake-echo-user";
+
+        /// <summary>Answers with a tool call whose arguments carry the last user message, streamed in 1-3 character pieces.</summary>
+        public const string ToolEcho = "fake-tool-echo";
+
+        /// <summary>Answers with text that leaks <see cref="LeakedToken"/> and <see cref="LeakedEmail"/>.</summary>
+        public const string Leak = "fake-leak";
     }
 
     /// <summary>The streamed answer's pieces: ASCII, accents, an emoji (4 UTF-8 bytes) and a CJK character.</summary>
     public static readonly string[] StreamPieces = ["Grüße", " aus", " dem", " Upstream", " 🌍", " — ", "完"];
 
     public const string CompletionText = "Hello from the fake upstream.";
+
+    /// <summary>A GitHub-format token generated per run: worthless, but a secret scanner must treat it as real.</summary>
+    public static readonly string LeakedToken = "ghp_" + System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
+
+    public const string LeakedEmail = "leaked.person@corp.example";
+
+    public static string LeakText => $"Sure. The deploy token is {LeakedToken} and the owner is {LeakedEmail}, call +44 20 7946 0958 if stuck.";
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
@@ -110,6 +126,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 http.Response.ContentType = "application/json";
                 await http.Response.WriteAsync("<html>upstream proxy error</html>");
                 return;
+            case Models.EchoUser or Models.ToolEcho or Models.Leak:
+                await WriteScriptedAsync(http, model, model == Models.Leak ? LeakText : marker, body["n"]?.GetValue<int>() ?? 1, stream, includeUsage);
+                return;
         }
 
         if (!stream)
@@ -161,6 +180,95 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             // Alternate LF and CRLF line endings: both are valid SSE.
             var newline = i % 2 == 0 ? "\n" : "\r\n";
             await WriteSplitAsync(http, "data: " + chunks[i] + newline + newline, random);
+        }
+
+        await WriteSplitAsync(http, "data: [DONE]\n\n", random);
+    }
+
+    /// <summary>
+    /// A scripted answer: <paramref name="text"/> as content (or, for <see cref="Models.ToolEcho"/>, inside a tool
+    /// call's arguments). Streamed, it arrives in 1-3 character deltas with the choices interleaved.
+    /// </summary>
+    private static async Task WriteScriptedAsync(HttpContext http, string model, string text, int n, bool stream, bool includeUsage)
+    {
+        var tool = model == Models.ToolEcho;
+        var arguments = new JsonObject { ["text"] = text }.ToJsonString();
+        if (!stream)
+        {
+            var choices = new JsonArray();
+            for (var i = 0; i < n; i++)
+            {
+                var message = tool
+                    ? new JsonObject
+                    {
+                        ["role"] = "assistant",
+                        ["content"] = null,
+                        ["tool_calls"] = new JsonArray(new JsonObject { ["id"] = "call_echo", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "send", ["arguments"] = arguments } }),
+                    }
+                    : new JsonObject { ["role"] = "assistant", ["content"] = text };
+                choices.Add(new JsonObject { ["index"] = i, ["message"] = message, ["finish_reason"] = tool ? "tool_calls" : "stop" });
+            }
+
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(new JsonObject
+            {
+                ["id"] = "chatcmpl-script", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = model, ["choices"] = choices,
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 },
+            }.ToJsonString());
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        await http.Response.StartAsync();
+        var random = new Random(text.Length);
+        async Task Event(int index, JsonObject delta, string? finish)
+        {
+            var chunk = new JsonObject
+            {
+                ["id"] = "chatcmpl-script", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = model,
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = index, ["delta"] = delta, ["finish_reason"] = finish }),
+            };
+            await WriteSplitAsync(http, "data: " + chunk.ToJsonString() + "\n\n", random);
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            await Event(i, tool
+                ? new JsonObject
+                {
+                    ["role"] = "assistant",
+                    ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["id"] = "call_echo", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "send", ["arguments"] = "" } }),
+                }
+                : new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+        }
+
+        var source = tool ? arguments : text;
+        for (var position = 0; position < source.Length;)
+        {
+            var size = Math.Min(random.Next(1, 4), source.Length - position);
+            var piece = source.Substring(position, size);
+            for (var i = 0; i < n; i++)
+            {
+                await Event(i, tool
+                    ? new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } }) }
+                    : new JsonObject { ["content"] = piece }, null);
+            }
+
+            position += size;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            await Event(i, new JsonObject(), tool ? "tool_calls" : "stop");
+        }
+
+        if (includeUsage)
+        {
+            await WriteSplitAsync(http, "data: " + new JsonObject
+            {
+                ["id"] = "chatcmpl-script", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = model, ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 },
+            }.ToJsonString() + "\n\n", random);
         }
 
         await WriteSplitAsync(http, "data: [DONE]\n\n", random);

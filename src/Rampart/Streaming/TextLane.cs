@@ -1,0 +1,109 @@
+using System.Text;
+using Rampart.Guardrails;
+
+namespace Rampart.Streaming;
+
+/// <summary>
+/// One stream of answer text (a choice's content, or one tool call's arguments) on its way back to the caller:
+/// optionally scanned for secrets and PII the model produced, then with numbered placeholders put back to the
+/// originals. It holds back only what must wait: a trailing fragment that could still grow into a known
+/// placeholder, and — when scanning — the word (or number group) being written, so a value is never let out
+/// half-checked. Everything before that leaves at once.
+/// </summary>
+internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault)
+{
+    /// <summary>How much already-sent text is kept as context for the output scan ("password: " before a value).</summary>
+    private const int ContextLength = 256;
+
+    /// <summary>The most text held for scanning; beyond this the oldest part is checked and sent regardless.</summary>
+    private const int MaxHeldForScan = 1024;
+
+    private string _scanPending = "";
+    private string _scanContext = "";
+    private string _restorePending = "";
+
+    public bool HasPending => _scanPending.Length > 0 || _restorePending.Length > 0;
+
+    public string Push(string delta)
+    {
+        if (scanner is not null)
+        {
+            var text = _scanPending + delta;
+            var boundary = OutputScanner.SafeBoundary(text);
+            if (text.Length - boundary > MaxHeldForScan)
+            {
+                boundary = text.Length - MaxHeldForScan;
+            }
+
+            _scanPending = text[boundary..];
+            delta = ScanSegment(text[..boundary]);
+        }
+
+        return Restore(delta, final: false);
+    }
+
+    /// <summary>The end of this text: release whatever is held, checked and restored.</summary>
+    public string Flush()
+    {
+        var rest = scanner is null ? "" : ScanSegment(_scanPending);
+        _scanPending = "";
+        return Restore(rest, final: true);
+    }
+
+    private string ScanSegment(string segment)
+    {
+        if (segment.Length == 0)
+        {
+            return segment;
+        }
+
+        var redacted = scanner!.Redact(_scanContext, segment);
+        var sent = _scanContext + redacted;
+        _scanContext = sent.Length <= ContextLength ? sent : sent[^ContextLength..];
+        return redacted;
+    }
+
+    private string Restore(string delta, bool final)
+    {
+        if (vault is null || vault.Count == 0)
+        {
+            return delta;
+        }
+
+        var text = _restorePending.Length == 0 ? delta : _restorePending + delta;
+        _restorePending = "";
+        var open = text.IndexOf('[', StringComparison.Ordinal);
+        if (open < 0)
+        {
+            return text;
+        }
+
+        var output = new StringBuilder(text.Length);
+        var position = 0;
+        while (open >= 0)
+        {
+            output.Append(text, position, open - position);
+            var length = vault.MatchAt(text.AsSpan(open), out var original);
+            if (length > 0)
+            {
+                output.Append(original);
+                position = open + length;
+            }
+            else if (length < 0 && !final)
+            {
+                // Could still become a placeholder: wait for the next piece.
+                _restorePending = text[open..];
+                return output.ToString();
+            }
+            else
+            {
+                output.Append('[');
+                position = open + 1;
+            }
+
+            open = text.IndexOf('[', position);
+        }
+
+        return output.Append(text, position, text.Length - position).ToString();
+    }
+}
