@@ -105,6 +105,8 @@ internal static class RampartCli
         var persona = new Option<string?>("--persona") { Description = "Default system prompt (a caller's own system prompt replaces it)." };
         var pii = new Option<string>("--pii") { Description = "Minimum PII mode: disabled, obfuscate or block.", DefaultValueFactory = _ => "disabled" };
         var secrets = new Option<string>("--secrets") { Description = "What a secret in a request does: block or redact.", DefaultValueFactory = _ => "block" };
+        var restore = new Option<string>("--pii-restore") { Description = "Put obfuscated PII back into answers: never, always or on_request.", DefaultValueFactory = _ => "never" };
+        var scanOutput = new Option<bool>("--scan-output") { Description = "Also scan the model's answers and redact secrets and PII in them." };
         var noWebSearch = new Option<bool>("--no-web-search") { Description = "Never offer the web-search tool in this workspace." };
         var noDirect = new Option<bool>("--no-direct-models") { Description = "Members with this as default workspace may not call provider/model ids directly." };
 
@@ -119,13 +121,15 @@ internal static class RampartCli
                     Persona = parse.GetValue(persona) ?? WorkspacePolicy.DefaultPersona,
                     Pii = parse.GetRequiredValue(pii),
                     Secrets = parse.GetRequiredValue(secrets),
+                    PiiRestore = parse.GetRequiredValue(restore),
+                    ScanOutput = parse.GetValue(scanOutput),
                     WebSearch = !parse.GetValue(noWebSearch),
                     AllowDirectModels = !parse.GetValue(noDirect),
                 };
                 var created = await store.CreateWorkspaceAsync(parse.GetRequiredValue(name), policy, ct);
                 output.WriteLine($"Created workspace {created.Name} ({created.Id}) → {policy.Provider}/{policy.Model}.");
                 return 0;
-            }, context, name, provider, model, persona, pii, secrets, noWebSearch, noDirect),
+            }, context, name, provider, model, persona, pii, secrets, restore, scanOutput, noWebSearch, noDirect),
             Action("list", "List workspaces.", async (_, store, ct) =>
             {
                 var snapshot = await store.LoadSnapshotAsync(ct);
