@@ -14,11 +14,15 @@ internal sealed class ProviderCatalog
 {
     public const string DemoProviderName = DemoProvider.ProviderName;
 
-    private static readonly (string Name, string EnvPrefix, string DefaultBaseUrl)[] OpenAICompatible =
+    /// <summary>The named <see cref="HttpClient"/> every adapter uses (pooled connections, our own timeouts).</summary>
+    public const string HttpClientName = "upstream";
+
+    /// <summary>Every provider: its name, the prefix of its <c>*_API_KEY</c>/<c>*_BASE_URL</c> variables, its default base URL and its wire protocol.</summary>
+    private static readonly ProviderDefinition[] Definitions =
     [
-        ("openai", "OPENAI", "https://api.openai.com/v1"),
-        ("xai", "XAI", "https://api.x.ai/v1"),
-        ("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1"),
+        new("openai", "OPENAI", "https://api.openai.com/v1", OpenAICompatibleProvider.Create),
+        new("xai", "XAI", "https://api.x.ai/v1", OpenAICompatibleProvider.Create),
+        new("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1", OpenAICompatibleProvider.Create),
     ];
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
@@ -28,15 +32,13 @@ internal sealed class ProviderCatalog
     public ProviderCatalog(IConfiguration configuration, IHttpClientFactory httpClients, ILoggerFactory loggerFactory)
     {
         Demo = new DemoProvider(TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:DemoWordDelayMilliseconds", 15)));
-        var timeouts = UpstreamTimeouts.FromConfiguration(configuration);
-        foreach (var (name, prefix, defaultBaseUrl) in OpenAICompatible)
+        var context = new ProviderContext(httpClients.CreateClient(HttpClientName), UpstreamTimeouts.FromConfiguration(configuration), loggerFactory);
+        foreach (var (name, prefix, defaultBaseUrl, create) in Definitions)
         {
             var apiKey = NonEmpty(configuration[$"{prefix}_API_KEY"]);
             var baseUrl = NonEmpty(configuration[$"{prefix}_BASE_URL"]);
             var settings = new ProviderSettings(name, (baseUrl ?? defaultBaseUrl).TrimEnd('/'), apiKey, apiKey is not null || baseUrl is not null);
-            var provider = new OpenAICompatibleProvider(settings, httpClients.CreateClient(OpenAICompatibleProvider.HttpClientName), timeouts,
-                loggerFactory.CreateLogger<OpenAICompatibleProvider>());
-            _providers[name] = (settings, provider);
+            _providers[name] = (settings, create(settings, context));
         }
 
         DemoFallback = configuration.GetValue("Rampart:DemoFallback", true);
@@ -90,6 +92,12 @@ internal sealed class ProviderCatalog
 /// provider the offline demo is answering for.
 /// </summary>
 internal sealed record ProviderChoice(IChatProvider? Provider, string? StandsInFor, UpstreamError? Error);
+
+/// <summary>One provider's identity and how to build its adapter.</summary>
+internal sealed record ProviderDefinition(string Name, string EnvPrefix, string DefaultBaseUrl, Func<ProviderSettings, ProviderContext, IChatProvider> Create);
+
+/// <summary>What every adapter is built with.</summary>
+internal sealed record ProviderContext(HttpClient Http, UpstreamTimeouts Timeouts, ILoggerFactory LoggerFactory);
 
 internal sealed record UpstreamTimeouts(TimeSpan Request, TimeSpan StreamIdle)
 {

@@ -1,5 +1,4 @@
 using System.Net;
-using Rampart.Providers.OpenAICompatible;
 
 namespace Rampart.Providers;
 
@@ -7,7 +6,7 @@ internal static class ProviderServices
 {
     public static IServiceCollection AddRampartProviders(this IServiceCollection services)
     {
-        services.AddHttpClient(OpenAICompatibleProvider.HttpClientName)
+        services.AddHttpClient(ProviderCatalog.HttpClientName)
             // Timeouts are ours (per request, and idle per stream event), so the client's own is off.
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
