@@ -3,6 +3,7 @@ using Rampart.Guardrails;
 using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
+using Rampart.Routing;
 using Rampart.Streaming;
 using Rampart.Workspaces;
 
@@ -10,11 +11,12 @@ namespace Rampart.Gateway;
 
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → parse and validate → resolve the
-/// workspace → apply its policy → pick the provider → complete or stream.
+/// workspace → guardrails on the request → apply its policy → route to a provider (retries, fallbacks) → complete
+/// or stream → guardrails on the answer (output scan, restoration).
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, ILogger<ChatCompletions> logger)
+    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
@@ -53,28 +55,20 @@ internal static partial class ChatCompletionsEndpoint
 
         var plan = ChatPlan.Create(guard.Request, route);
 
-        var choice = providers.Resolve(route.Provider);
-        if (choice?.Provider is not { } provider)
-        {
-            var error = choice?.Error ?? new UpstreamError(UpstreamErrorKind.NotConfigured, route.Provider,
-                $"Workspace '{route.Workspace.Name}' names the provider '{route.Provider}', which this gateway does not know.");
-            await error.ToApiError().WriteAsync(http);
-            return;
-        }
-
         var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault);
-        var upstream = choice.StandsInFor is null ? plan.Upstream : plan.Upstream with { Model = DemoProvider.ModelName };
-        SetRouteHeaders(http.Response, route, provider.Name, upstream.Model!);
+        IReadOnlyList<RouteTarget> targets = route.Direct
+            ? [new RouteTarget(route.Provider, route.Model)]
+            : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
 
         try
         {
             if (request.IsStreaming)
             {
-                await StreamAsync(http, provider, upstream, rewriter, cancellationToken);
+                await StreamAsync(http, router, targets, route, plan.Upstream, rewriter, cancellationToken);
             }
             else
             {
-                await CompleteAsync(http, provider, upstream, rewriter, cancellationToken);
+                await CompleteAsync(http, router, targets, route, plan.Upstream, rewriter, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -84,15 +78,17 @@ internal static partial class ChatCompletionsEndpoint
         }
     }
 
-    private static async Task CompleteAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+    private static async Task CompleteAsync(HttpContext http, Router router, IReadOnlyList<RouteTarget> targets, ModelRoute route,
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
-        var result = await provider.CompleteAsync(upstream, cancellationToken);
+        var result = await router.CompleteAsync(targets, route.Workspace.Policy.Routing, upstream, cancellationToken);
         if (result.Error is { } error)
         {
             await error.ToApiError().WriteAsync(http);
             return;
         }
 
+        SetRouteHeaders(http.Response, route, result.ServedBy!);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
         if (rewriter?.Scanner is { } scanner)
         {
@@ -102,9 +98,10 @@ internal static partial class ChatCompletionsEndpoint
         await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
     }
 
-    private static async Task StreamAsync(HttpContext http, IChatProvider provider, ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+    private static async Task StreamAsync(HttpContext http, Router router, IReadOnlyList<RouteTarget> targets, ModelRoute route,
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
-        var result = await provider.StreamAsync(upstream, cancellationToken);
+        var result = await router.StreamAsync(targets, route.Workspace.Policy.Routing, upstream, cancellationToken);
         if (result.Error is { } error)
         {
             // Nothing has been sent yet, so the failure still gets its proper status code.
@@ -112,6 +109,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        SetRouteHeaders(http.Response, route, result.ServedBy!);
         using var sse = new SseWriter(http.Response);
         await sse.StartAsync(cancellationToken);
         try
@@ -133,6 +131,7 @@ internal static partial class ChatCompletionsEndpoint
         }
         catch (UpstreamException ex)
         {
+            // After the first byte there is no retrying: the caller gets a clean error event instead.
             await sse.WriteErrorAsync(ex.Error.ToApiError(), cancellationToken);
         }
     }
@@ -151,11 +150,15 @@ internal static partial class ChatCompletionsEndpoint
         }
     }
 
-    private static void SetRouteHeaders(HttpResponse response, ModelRoute route, string provider, string model)
+    private static void SetRouteHeaders(HttpResponse response, ModelRoute route, ServedBy served)
     {
         response.Headers["x-rampart-workspace"] = route.Workspace.Name;
-        response.Headers["x-rampart-provider"] = provider;
-        response.Headers["x-rampart-model"] = model;
+        response.Headers["x-rampart-provider"] = served.Provider.Name;
+        response.Headers["x-rampart-model"] = served.StandsInFor is null ? served.Target.Model : DemoProvider.ModelName;
+        if (served.Attempts > 1)
+        {
+            response.Headers["x-rampart-attempts"] = served.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId}: client disconnected; upstream call cancelled")]

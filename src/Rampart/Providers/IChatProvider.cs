@@ -18,7 +18,13 @@ internal interface IChatProvider
     Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken);
 }
 
-internal readonly record struct ProviderResult<T>(T? Value, UpstreamError? Error)
+/// <summary>Any provider call's outcome, seen without its value type (the circuit breaker only needs the error).</summary>
+internal interface IUpstreamOutcome
+{
+    UpstreamError? Error { get; }
+}
+
+internal readonly record struct ProviderResult<T>(T? Value, UpstreamError? Error) : IUpstreamOutcome
 {
     public static implicit operator ProviderResult<T>(UpstreamError error) => new(default, error);
 

@@ -19,6 +19,8 @@ internal static class ProviderServices
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton<ProviderCatalog>();
+        services.AddSingleton<Routing.CircuitBreakers>();
+        services.AddSingleton<Routing.Router>();
         return services;
     }
 }

@@ -5,7 +5,8 @@ using Rampart.Providers;
 namespace Rampart.Workspaces;
 
 /// <summary>Where a request goes: the workspace whose policy applies and the provider model that answers.</summary>
-internal sealed record ModelRoute(Workspace Workspace, string Provider, string Model);
+/// <remarks><see cref="Direct"/>: the caller named a <c>provider/model</c> themselves, so the workspace's fallbacks do not apply.</remarks>
+internal sealed record ModelRoute(Workspace Workspace, string Provider, string Model, bool Direct = false);
 
 /// <summary>
 /// Turns the request's <c>model</c> into a <see cref="ModelRoute"/>: a workspace name (models = workspaces), or a
@@ -48,7 +49,7 @@ internal static class ModelResolver
                 "direct_models_disabled"));
         }
 
-        return (new ModelRoute(home, ProviderCatalog.Canonical(provider), providerModel), null);
+        return (new ModelRoute(home, ProviderCatalog.Canonical(provider), providerModel, Direct: true), null);
     }
 
     /// <summary>The user's chosen default workspace, else <c>default</c>, else their first workspace by name.</summary>

@@ -31,6 +31,9 @@ internal sealed record WorkspacePolicy
     /// <summary>What a secret in a request does: <c>block</c> it (the default) or <c>redact</c> the value and go on.</summary>
     public string Secrets { get; init; } = Guardrails.SecretModes.Block;
 
+    /// <summary>Timeout, retries and fallback targets for this workspace's model.</summary>
+    public Routing.RoutingPolicy Routing { get; init; } = new();
+
     /// <summary>Whether the web-search tool may be offered in this workspace at all.</summary>
     public bool WebSearch { get; init; } = true;
 
@@ -52,6 +55,11 @@ internal sealed record WorkspacePolicy
         if (!OpenAI.ChatRequestValidator.PiiModes.Contains(Pii))
         {
             return "pii must be one of disabled, obfuscate, block";
+        }
+
+        if (Routing.Validate() is { } routingProblem)
+        {
+            return routingProblem;
         }
 
         if (!PiiRestoreModes.IsValid(PiiRestore))

@@ -81,6 +81,10 @@ public class GatewayFixture : IAsyncLifetime
             ["Rampart:Upstream:StreamIdleTimeoutSeconds"] = "2",
             ["Rampart:DemoWordDelayMilliseconds"] = "0",
             ["Rampart:AccessPollMilliseconds"] = "200",
+            // Failure tests here check single upstream calls: no retries, and breakers that do not trip across tests.
+            // The routing tests have their own gateway with retries and a quick breaker.
+            ["Rampart:Routing:Retries"] = "0",
+            ["Rampart:CircuitBreaker:MinimumThroughput"] = "100000",
         };
         Configure(settings);
         _factory = new RampartFactory(settings, FirstStartOutput, Logs);
