@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Auth;
 using Rampart.Data;
+using Rampart.Routing;
 using Rampart.Workspaces;
 
 namespace Rampart.Cli;
@@ -107,6 +108,9 @@ internal static class RampartCli
         var secrets = new Option<string>("--secrets") { Description = "What a secret in a request does: block or redact.", DefaultValueFactory = _ => "block" };
         var restore = new Option<string>("--pii-restore") { Description = "Put obfuscated PII back into answers: never, always or on_request.", DefaultValueFactory = _ => "never" };
         var scanOutput = new Option<bool>("--scan-output") { Description = "Also scan the model's answers and redact secrets and PII in them." };
+        var fallbacks = new Option<string[]>("--fallback") { Description = "A provider/model to fall back to, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var retries = new Option<int?>("--retries") { Description = "Retries per target for retryable failures (default 2)." };
+        var timeout = new Option<double?>("--timeout-seconds") { Description = "Time for the provider to answer (default: gateway setting)." };
         var noWebSearch = new Option<bool>("--no-web-search") { Description = "Never offer the web-search tool in this workspace." };
         var noDirect = new Option<bool>("--no-direct-models") { Description = "Members with this as default workspace may not call provider/model ids directly." };
 
@@ -123,13 +127,14 @@ internal static class RampartCli
                     Secrets = parse.GetRequiredValue(secrets),
                     PiiRestore = parse.GetRequiredValue(restore),
                     ScanOutput = parse.GetValue(scanOutput),
+                    Routing = new RoutingPolicy { Fallbacks = parse.GetValue(fallbacks) ?? [], Retries = parse.GetValue(retries), TimeoutSeconds = parse.GetValue(timeout) },
                     WebSearch = !parse.GetValue(noWebSearch),
                     AllowDirectModels = !parse.GetValue(noDirect),
                 };
                 var created = await store.CreateWorkspaceAsync(parse.GetRequiredValue(name), policy, ct);
                 output.WriteLine($"Created workspace {created.Name} ({created.Id}) → {policy.Provider}/{policy.Model}.");
                 return 0;
-            }, context, name, provider, model, persona, pii, secrets, restore, scanOutput, noWebSearch, noDirect),
+            }, context, name, provider, model, persona, pii, secrets, restore, scanOutput, fallbacks, retries, timeout, noWebSearch, noDirect),
             Action("list", "List workspaces.", async (_, store, ct) =>
             {
                 var snapshot = await store.LoadSnapshotAsync(ct);

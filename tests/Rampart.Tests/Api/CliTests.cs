@@ -100,6 +100,22 @@ public sealed class CliTests(GatewayFixture gateway)
         Assert.Contains($"expires {DateTimeOffset.UtcNow.AddDays(30):yyyy-MM-dd}", created.Output);
     }
 
+    [Fact]
+    public async Task WorkspaceRoutingAndGuardrailOptions_AreStoredInThePolicy()
+    {
+        var name = "cli-routing-" + Guid.NewGuid().ToString("N")[..8];
+
+        var created = await Cli("workspaces", "create", "--name", name, "--fallback", "xai/grok-beta", "--fallback", "openai/gpt-4o-mini",
+            "--retries", "1", "--timeout-seconds", "30", "--pii", "obfuscate", "--pii-restore", "on_request", "--scan-output", "--secrets", "redact");
+        var policy = (await gateway.Store.LoadSnapshotAsync(default)).FindWorkspace(name)!.Policy;
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.Equal(["xai/grok-beta", "openai/gpt-4o-mini"], policy.Routing.Fallbacks);
+        Assert.Equal(1, policy.Routing.Retries);
+        Assert.Equal(30, policy.Routing.TimeoutSeconds);
+        Assert.Equal(("obfuscate", "on_request", true, "redact"), (policy.Pii, policy.PiiRestore, policy.ScanOutput, policy.Secrets));
+    }
+
     private static string Expect(string text, string fragment) => text.Contains(fragment, StringComparison.Ordinal) ? fragment : text;
 
     private async Task<(int ExitCode, string Output, string Error)> Cli(params string[] args)

@@ -36,6 +36,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         public const string Garbage = "fake-garbage";
         public const string StreamError = "fake-stream-error";
 
+        /// <summary><c>fake-flaky-N</c>: the first N requests with the same last user message fail with 500, then it answers.</summary>
+        public const string FlakyPrefix = "fake-flaky-";
+
+        /// <summary>The first request with a given last user message gets 429 with <c>Retry-After: 1</c>, the next one an answer.</summary>
+        public const string RateLimitedOnce = "fake-429-once";
+
         /// <summary>Answers with the last user message, as it arrived, in deltas of 1-3 characters (all <c>n</c> choices interleaved).</summary>
         public const string EchoUser = "fake-echo-user";
 
@@ -61,6 +67,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _aborted = new();
+    private readonly ConcurrentDictionary<(string Model, string Marker), int> _calls = new();
 
     private FakeOpenAIServer(WebApplication app) => _app = app;
 
@@ -82,6 +89,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>How many requests for <paramref name="model"/> carried <paramref name="marker"/> as the last user message.</summary>
+    public int Calls(string model, string marker) => _calls.GetValueOrDefault((model, marker));
+
     /// <summary>The one recorded request whose messages contain <paramref name="marker"/>.</summary>
     public RecordedRequest RequestWith(string marker) => Assert.Single(_requests, r => r.Body.Contains(marker, StringComparison.Ordinal));
 
@@ -100,6 +110,20 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var stream = body["stream"]?.GetValue<bool>() == true;
         var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
         var marker = LastUserText(body);
+
+        var call = _calls.AddOrUpdate((model, marker), 1, static (_, n) => n + 1);
+        if (model.StartsWith(Models.FlakyPrefix, StringComparison.Ordinal) && call <= int.Parse(model[Models.FlakyPrefix.Length..], System.Globalization.CultureInfo.InvariantCulture))
+        {
+            await WriteErrorAsync(http, 500, $"Flaky failure {call}.", "server_error", null, null);
+            return;
+        }
+
+        if (model == Models.RateLimitedOnce && call == 1)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await WriteErrorAsync(http, 429, "Rate limit reached, retry after 1s.", "requests", null, "rate_limit_exceeded");
+            return;
+        }
 
         switch (model)
         {
