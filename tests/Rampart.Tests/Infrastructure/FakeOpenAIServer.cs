@@ -48,6 +48,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// <summary>Answers with a tool call whose arguments carry the last user message, streamed in 1-3 character pieces.</summary>
         public const string ToolEcho = "fake-tool-echo";
 
+        /// <summary>DeepSeek-reasoner style: <c>reasoning_content</c> first (message field and stream deltas), then the answer.</summary>
+        public const string Reasoner = "fake-reasoner";
+
         /// <summary>Answers with text that leaks <see cref="LeakedToken"/> and <see cref="LeakedEmail"/>.</summary>
         public const string Leak = "fake-leak";
     }
@@ -149,6 +152,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             case Models.Garbage:
                 http.Response.ContentType = "application/json";
                 await http.Response.WriteAsync("<html>upstream proxy error</html>");
+                return;
+            case Models.Reasoner:
+                await WriteReasonerAsync(http, stream);
                 return;
             case Models.EchoUser or Models.ToolEcho or Models.Leak:
                 await WriteScriptedAsync(http, model, model == Models.Leak ? LeakText : marker, body["n"]?.GetValue<int>() ?? 1, stream, includeUsage);
@@ -295,6 +301,51 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             }.ToJsonString() + "\n\n", random);
         }
 
+        await WriteSplitAsync(http, "data: [DONE]\n\n", random);
+    }
+
+    public const string ReasoningText = "The user greets me; a short friendly reply fits.";
+
+    private static async Task WriteReasonerAsync(HttpContext http, bool stream)
+    {
+        if (!stream)
+        {
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(new JsonObject
+            {
+                ["id"] = "chatcmpl-reason", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = "deepseek-reasoner",
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0,
+                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = CompletionText, ["reasoning_content"] = ReasoningText },
+                    ["finish_reason"] = "stop",
+                }),
+                ["usage"] = new JsonObject
+                {
+                    ["prompt_tokens"] = 10, ["completion_tokens"] = 20, ["total_tokens"] = 30,
+                    ["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = 12 },
+                },
+            }.ToJsonString());
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        await http.Response.StartAsync();
+        var random = new Random(5);
+        async Task Delta(JsonObject delta, string? finish = null) => await WriteSplitAsync(http, "data: " + new JsonObject
+        {
+            ["id"] = "chatcmpl-reason", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = "deepseek-reasoner",
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+        }.ToJsonString() + "\n\n", random);
+
+        await Delta(new JsonObject { ["role"] = "assistant", ["content"] = null, ["reasoning_content"] = "" });
+        foreach (var word in ReasoningText.Split(' '))
+        {
+            await Delta(new JsonObject { ["content"] = null, ["reasoning_content"] = word + " " });
+        }
+
+        await Delta(new JsonObject { ["content"] = CompletionText, ["reasoning_content"] = null });
+        await Delta(new JsonObject(), "stop");
         await WriteSplitAsync(http, "data: [DONE]\n\n", random);
     }
 
