@@ -23,6 +23,7 @@ internal sealed class ProviderCatalog
         new("openai", "OPENAI", "https://api.openai.com/v1", OpenAICompatibleProvider.Create),
         new("xai", "XAI", "https://api.x.ai/v1", OpenAICompatibleProvider.Create),
         new("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1", OpenAICompatibleProvider.Create),
+        new("azure", "AZURE_OPENAI", "", OpenAICompatibleProvider.CreateAzure),
     ];
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
@@ -32,12 +33,14 @@ internal sealed class ProviderCatalog
     public ProviderCatalog(IConfiguration configuration, IHttpClientFactory httpClients, ILoggerFactory loggerFactory)
     {
         Demo = new DemoProvider(TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:DemoWordDelayMilliseconds", 15)));
-        var context = new ProviderContext(httpClients.CreateClient(HttpClientName), UpstreamTimeouts.FromConfiguration(configuration), loggerFactory);
+        var context = new ProviderContext(httpClients.CreateClient(HttpClientName), UpstreamTimeouts.FromConfiguration(configuration), loggerFactory, configuration);
         foreach (var (name, prefix, defaultBaseUrl, create) in Definitions)
         {
             var apiKey = NonEmpty(configuration[$"{prefix}_API_KEY"]);
-            var baseUrl = NonEmpty(configuration[$"{prefix}_BASE_URL"]);
-            var settings = new ProviderSettings(name, (baseUrl ?? defaultBaseUrl).TrimEnd('/'), apiKey, apiKey is not null || baseUrl is not null);
+            var baseUrl = NonEmpty(configuration[$"{prefix}_BASE_URL"]) ?? NonEmpty(configuration[$"{prefix}_ENDPOINT"]);
+            // A provider with no public default address (Azure: one per resource) needs its base URL to be usable.
+            var configured = defaultBaseUrl.Length == 0 ? baseUrl is not null : apiKey is not null || baseUrl is not null;
+            var settings = new ProviderSettings(name, (baseUrl ?? defaultBaseUrl).TrimEnd('/'), apiKey, configured);
             _providers[name] = (settings, create(settings, context));
         }
 
@@ -97,7 +100,7 @@ internal sealed record ProviderChoice(IChatProvider? Provider, string? StandsInF
 internal sealed record ProviderDefinition(string Name, string EnvPrefix, string DefaultBaseUrl, Func<ProviderSettings, ProviderContext, IChatProvider> Create);
 
 /// <summary>What every adapter is built with.</summary>
-internal sealed record ProviderContext(HttpClient Http, UpstreamTimeouts Timeouts, ILoggerFactory LoggerFactory);
+internal sealed record ProviderContext(HttpClient Http, UpstreamTimeouts Timeouts, ILoggerFactory LoggerFactory, IConfiguration Configuration);
 
 internal sealed record UpstreamTimeouts(TimeSpan Request, TimeSpan StreamIdle)
 {

@@ -85,7 +85,8 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var server = new FakeOpenAIServer(app);
-        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapPost("/v1/chat/completions", http => server.HandleAsync(http, null));
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", server.HandleAzureAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = address + "/v1";
@@ -103,13 +104,35 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
-    private async Task HandleAsync(HttpContext http)
+    /// <summary>Azure OpenAI's shape: the deployment in the path, <c>api-version</c> required, the key in <c>api-key</c>.</summary>
+    private async Task HandleAzureAsync(HttpContext http)
+    {
+        if (string.IsNullOrEmpty(http.Request.Query["api-version"]))
+        {
+            await WriteErrorAsync(http, 404, "Resource not found", "invalid_request_error", null, "404");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(http.Request.Headers["api-key"]))
+        {
+            await WriteErrorAsync(http, 401, "Access denied due to invalid subscription key or wrong API endpoint.", "invalid_request_error", null, "401");
+            return;
+        }
+
+        await HandleAsync(http, (string)http.Request.RouteValues["deployment"]!);
+    }
+
+    private async Task HandleAsync(HttpContext http, string? deployment)
     {
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync();
         var body = JsonNode.Parse(text)!.AsObject();
-        _requests.Enqueue(new RecordedRequest(http.Request.Headers.Authorization.ToString(), http.Request.ContentType, text, body));
-        var model = body["model"]?.GetValue<string>() ?? "";
+        _requests.Enqueue(new RecordedRequest(http.Request.Headers.Authorization.ToString(), http.Request.ContentType, text, body)
+        {
+            PathAndQuery = http.Request.Path + http.Request.QueryString,
+            ApiKey = http.Request.Headers["api-key"].ToString(),
+        });
+        var model = deployment ?? body["model"]?.GetValue<string>() ?? "";
         var stream = body["stream"]?.GetValue<bool>() == true;
         var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
         var marker = LastUserText(body);
@@ -465,5 +488,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 /// <summary>What the upstream received: the Authorization header, content type and the body (raw and parsed).</summary>
 public sealed record RecordedRequest(string Authorization, string? ContentType, string Body, JsonObject Json)
 {
+    public string PathAndQuery { get; init; } = "";
+
+    public string ApiKey { get; init; } = "";
+
     public JsonArray Messages => Json["messages"]!.AsArray();
 }

@@ -13,10 +13,27 @@ internal sealed class OpenAICompatibleProvider(
     ProviderSettings settings,
     HttpClient http,
     UpstreamTimeouts timeouts,
-    ILogger<OpenAICompatibleProvider> logger) : IChatProvider
+    ILogger<OpenAICompatibleProvider> logger,
+    Func<string, string>? chatUrl = null,
+    string? keyHeader = null) : IChatProvider
 {
+    public const string AzureApiVersionSetting = "AZURE_OPENAI_API_VERSION";
+    public const string DefaultAzureApiVersion = "2024-10-21";
+
     public static IChatProvider Create(ProviderSettings settings, ProviderContext context) =>
         new OpenAICompatibleProvider(settings, context.Http, context.Timeouts, context.LoggerFactory.CreateLogger<OpenAICompatibleProvider>());
+
+    /// <summary>
+    /// Azure OpenAI: the same wire format, but the model is a deployment named in the URL, the API version is a query
+    /// parameter, and the key travels in an <c>api-key</c> header.
+    /// </summary>
+    public static IChatProvider CreateAzure(ProviderSettings settings, ProviderContext context)
+    {
+        var version = Uri.EscapeDataString(context.Configuration[AzureApiVersionSetting] is { Length: > 0 } v ? v : DefaultAzureApiVersion);
+        return new OpenAICompatibleProvider(settings, context.Http, context.Timeouts, context.LoggerFactory.CreateLogger<OpenAICompatibleProvider>(),
+            deployment => $"{settings.BaseUrl}/openai/deployments/{Uri.EscapeDataString(deployment)}/chat/completions?api-version={version}",
+            "api-key");
+    }
 
     public string Name => settings.Name;
 
@@ -108,16 +125,20 @@ internal sealed class OpenAICompatibleProvider(
 
     private async Task<HttpResponseMessage> SendAsync(ChatCompletionRequest request, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, settings.BaseUrl + "/chat/completions")
+        using var message = new HttpRequestMessage(HttpMethod.Post, chatUrl?.Invoke(request.Model ?? "") ?? settings.BaseUrl + "/chat/completions")
         {
             Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, OpenAIJson.Wire.ChatCompletionRequest))
             {
                 Headers = { ContentType = new MediaTypeHeaderValue("application/json") },
             },
         };
-        if (settings.ApiKey is { } key)
+        if (settings.ApiKey is { } key && keyHeader is not null)
         {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            message.Headers.Add(keyHeader, key);
+        }
+        else if (settings.ApiKey is { } bearer)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         }
 
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(request.Stream == true ? "text/event-stream" : "application/json"));
