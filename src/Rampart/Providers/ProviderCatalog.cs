@@ -1,3 +1,4 @@
+using Rampart.Providers.Anthropic;
 using Rampart.Providers.Demo;
 using Rampart.Providers.OpenAICompatible;
 
@@ -23,6 +24,7 @@ internal sealed class ProviderCatalog
         new("openai", "OPENAI", "https://api.openai.com/v1", OpenAICompatibleProvider.Create),
         new("xai", "XAI", "https://api.x.ai/v1", OpenAICompatibleProvider.Create),
         new("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1", OpenAICompatibleProvider.Create),
+        new("anthropic", "ANTHROPIC", "https://api.anthropic.com", AnthropicProvider.Create),
     ];
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
