@@ -584,6 +584,21 @@ public sealed class AnthropicProviderTests(AnthropicGatewayFixture gateway)
         Assert.Equal("upstream_error", error.Text("code"));
     }
 
+    [Fact]
+    public async Task StreamEndingWithoutMessageStop_EndsWithSseErrorEvent_NotDone()
+    {
+        var (workspace, key) = await gateway.WorkspaceWithCallerAsync(Models.StreamCut);
+        using var http = gateway.Http(key);
+
+        using var response = await ChatApi.SendStreamingAsync(http, ChatApi.Request(workspace, ChatApi.NewMarker(), stream: true));
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        Assert.DoesNotContain("[DONE]", events);
+        var error = JsonNode.Parse(events[^1])!["error"]!;
+        Assert.Equal("upstream_error", error.Text("code"));
+        Assert.Contains("ended before the answer was complete", error.Text("message"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("n", "2", "n")]
     [InlineData("response_format", """{"type":"json_object"}""", "response_format")]

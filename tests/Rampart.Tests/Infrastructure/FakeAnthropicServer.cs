@@ -47,6 +47,9 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
 
         /// <summary>Streams a little text, then an <c>error</c> event (<c>overloaded_error</c>) mid-stream.</summary>
         public const string StreamError = "claude-fake-stream-error";
+
+        /// <summary>Streams a little text, then closes the connection cleanly without <c>message_stop</c>.</summary>
+        public const string StreamCut = "claude-fake-stream-cut";
     }
 
     /// <summary>The text answer's pieces: ASCII, accents, an emoji (4 UTF-8 bytes) and a CJK character.</summary>
@@ -367,7 +370,7 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
                 ],
                 "tool_use",
                 30),
-            Models.StreamError => new([new("text", TextPieces)], "end_turn", TextPieces.Length),
+            Models.StreamError or Models.StreamCut => new([new("text", TextPieces)], "end_turn", TextPieces.Length),
             _ => null,
         };
     }
@@ -428,6 +431,11 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
                 if (model == Models.StreamError && p == 2)
                 {
                     yield return ("error", new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = "overloaded_error", ["message"] = "Overloaded" } });
+                    yield break;
+                }
+
+                if (model == Models.StreamCut && p == 2)
+                {
                     yield break;
                 }
 
