@@ -172,6 +172,12 @@ internal static class AnthropicRequestTranslator
     {
         // Earlier reasoning is not sent back: Anthropic only accepts thinking blocks with its own signature, which OpenAI's format has no place for.
         var blocks = TextBlocks(m.Content, at);
+        if (blocks.Count == 0 && !string.IsNullOrEmpty(m.Refusal))
+        {
+            // An earlier refusal is still what the assistant said; dropping the turn would leave two user turns to merge.
+            blocks.Add(AnthropicBlock.FromText(m.Refusal));
+        }
+
         for (var j = 0; j < (m.ToolCalls?.Count ?? 0); j++)
         {
             var call = m.ToolCalls![j];
