@@ -101,7 +101,7 @@ internal static class RampartCli
     private static Command WorkspacesCommand(Lazy<Task<AccessStore>> context, TextWriter output)
     {
         var name = new Option<string>("--name") { Description = "Workspace name; callers use it as the model id.", Required = true };
-        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, or local (offline demo).", DefaultValueFactory = _ => "openai" };
+        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, anthropic, or local (offline demo).", DefaultValueFactory = _ => "openai" };
         var model = new Option<string>("--model") { Description = "The provider's model id.", DefaultValueFactory = _ => "gpt-4o-mini" };
         var persona = new Option<string?>("--persona") { Description = "Default system prompt (a caller's own system prompt replaces it)." };
         var pii = new Option<string>("--pii") { Description = "Minimum PII mode: disabled, obfuscate or block.", DefaultValueFactory = _ => "disabled" };

@@ -1,3 +1,4 @@
+using Rampart.Providers.Anthropic;
 using Rampart.Providers.Demo;
 using Rampart.Providers.OpenAICompatible;
 
@@ -24,6 +25,7 @@ internal sealed class ProviderCatalog
         new("xai", "XAI", "https://api.x.ai/v1", OpenAICompatibleProvider.Create),
         new("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1", OpenAICompatibleProvider.Create),
         new("azure", "AZURE_OPENAI", "", OpenAICompatibleProvider.CreateAzure),
+        new("anthropic", "ANTHROPIC", "https://api.anthropic.com", AnthropicProvider.Create),
     ];
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
