@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Rampart.Providers;
 using Rampart.Workspaces;
 
 namespace Rampart.Auth;
@@ -16,8 +17,13 @@ internal sealed class AccessSnapshot
     private readonly FrozenDictionary<string, FrozenDictionary<string, string>> _rolesByUser;
     private readonly IReadOnlyList<Workspace> _allWorkspaces;
 
-    public AccessSnapshot(long version, IEnumerable<User> users, IEnumerable<Workspace> workspaces, IEnumerable<Membership> memberships, IEnumerable<ApiKeyRecord> keys)
+    private readonly FrozenDictionary<(string WorkspaceId, string Provider), ProviderCredential> _credentials;
+
+    public AccessSnapshot(
+        long version, IEnumerable<User> users, IEnumerable<Workspace> workspaces, IEnumerable<Membership> memberships, IEnumerable<ApiKeyRecord> keys,
+        IEnumerable<ProviderCredential>? credentials = null)
     {
+        _credentials = (credentials ?? []).ToFrozenDictionary(c => (c.WorkspaceId, c.Provider));
         Version = version;
         _usersById = users.ToFrozenDictionary(u => u.Id, StringComparer.Ordinal);
         _allWorkspaces = [.. workspaces.OrderBy(w => w.Name, StringComparer.Ordinal)];
@@ -30,6 +36,11 @@ internal sealed class AccessSnapshot
     }
 
     public static AccessSnapshot Empty { get; } = new(-1, [], [], [], []);
+
+    /// <summary>The workspace's own credential for a provider, if it has one (the key still encrypted).</summary>
+    public ProviderCredential? CredentialFor(string workspaceId, string provider) => _credentials.GetValueOrDefault((workspaceId, provider));
+
+    public IEnumerable<ProviderCredential> CredentialsOf(string workspaceId) => _credentials.Values.Where(c => c.WorkspaceId == workspaceId);
 
     public long Version { get; }
 

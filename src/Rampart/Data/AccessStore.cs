@@ -3,6 +3,7 @@ using System.Text.Json;
 using Dapper;
 using Rampart.Auth;
 using Rampart.OpenAI;
+using Rampart.Providers;
 using Rampart.Workspaces;
 
 namespace Rampart.Data;
@@ -24,6 +25,9 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
     private const string KeyColumns =
         "id AS Id, user_id AS UserId, name AS Name, key_hash AS KeyHash, prefix AS Prefix, created_at AS CreatedAt, last_used_at AS LastUsedAt, request_count AS RequestCount, expires_at AS ExpiresAt, revoked_at AS RevokedAt";
 
+    private const string CredentialColumns =
+        "workspace_id AS WorkspaceId, provider AS Provider, base_url AS BaseUrl, api_key_protected AS ApiKeyProtected, key_hint AS KeyHint, updated_at AS UpdatedAt";
+
     public Db Db => db;
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -39,8 +43,9 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
         var memberships = await connection.QueryAsync<Membership>(
             "SELECT workspace_id AS WorkspaceId, user_id AS UserId, role AS Role FROM memberships", transaction: transaction);
         var keys = await connection.QueryAsync<ApiKeyRecord>($"SELECT {KeyColumns} FROM api_keys", transaction: transaction);
+        var credentials = await connection.QueryAsync<ProviderCredential>($"SELECT {CredentialColumns} FROM provider_credentials", transaction: transaction);
         await transaction.CommitAsync(cancellationToken);
-        return new AccessSnapshot(version, users, workspaces.Select(w => w.ToWorkspace()), memberships, keys);
+        return new AccessSnapshot(version, users, workspaces.Select(w => w.ToWorkspace()), memberships, keys, credentials);
     }
 
     public async Task<long> GetVersionAsync(CancellationToken cancellationToken)
@@ -110,6 +115,42 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
             var removed = await connection.ExecuteAsync(
                 "DELETE FROM memberships WHERE workspace_id = @WorkspaceId AND user_id = @UserId", new { WorkspaceId = workspaceId, UserId = userId }, transaction);
             return removed == 1 ? true : throw new AccessConflictException("That user is not a member of that workspace.");
+        }, cancellationToken);
+
+    // ---- provider credentials ----
+
+    /// <summary>Sets a workspace's own credential for a provider. <paramref name="apiKeyProtected"/> is already encrypted.</summary>
+    public Task SetProviderCredentialAsync(string workspaceId, string provider, string? baseUrl, string? apiKeyProtected, string? keyHint, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            if (baseUrl is not null && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                throw new AccessConflictException($"'{baseUrl}' is not an http(s) URL.");
+            }
+
+            if (baseUrl is null && apiKeyProtected is null)
+            {
+                throw new AccessConflictException("Give an API key, a base URL, or both.");
+            }
+
+            await RequireExistsAsync(connection, transaction, "workspaces", workspaceId, "workspace");
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO provider_credentials (workspace_id, provider, base_url, api_key_protected, key_hint, updated_at)
+                VALUES (@WorkspaceId, @Provider, @BaseUrl, @ApiKeyProtected, @KeyHint, @Now)
+                ON CONFLICT (workspace_id, provider) DO UPDATE SET base_url = excluded.base_url, api_key_protected = excluded.api_key_protected,
+                    key_hint = excluded.key_hint, updated_at = excluded.updated_at
+                """,
+                new { WorkspaceId = workspaceId, Provider = provider, BaseUrl = baseUrl, ApiKeyProtected = apiKeyProtected, KeyHint = keyHint, Now }, transaction);
+            return true;
+        }, cancellationToken);
+
+    public Task RemoveProviderCredentialAsync(string workspaceId, string provider, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            var removed = await connection.ExecuteAsync(
+                "DELETE FROM provider_credentials WHERE workspace_id = @WorkspaceId AND provider = @Provider", new { WorkspaceId = workspaceId, Provider = provider }, transaction);
+            return removed == 1 ? true : throw new AccessConflictException($"That workspace has no credential for '{provider}'.");
         }, cancellationToken);
 
     // ---- API keys ----

@@ -8,6 +8,7 @@ internal static class DataServices
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(Db.FromConfiguration(configuration));
+        Providers.CredentialProtector.Configure(services.AddDataProtection(), Db.DataDirectory(configuration));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<AccessChangeSignal>();
         services.AddSingleton<AccessStore>();

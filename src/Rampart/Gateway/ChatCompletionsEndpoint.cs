@@ -28,7 +28,8 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var (route, unroutable) = ModelResolver.Resolve(access.Current, caller, request.Model!, providers);
+        var snapshot = access.Current;
+        var (route, unroutable) = ModelResolver.Resolve(snapshot, caller, request.Model!, providers);
         if (route is null)
         {
             await unroutable!.WriteAsync(http);
@@ -60,15 +61,17 @@ internal static partial class ChatCompletionsEndpoint
             ? [new RouteTarget(route.Provider, route.Model)]
             : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
 
+        var routing = new RoutingRequest(targets, policy.Routing, provider => snapshot.CredentialFor(route.Workspace.Id, provider));
+
         try
         {
             if (request.IsStreaming)
             {
-                await StreamAsync(http, router, targets, route, plan.Upstream, rewriter, cancellationToken);
+                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
             }
             else
             {
-                await CompleteAsync(http, router, targets, route, plan.Upstream, rewriter, cancellationToken);
+                await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -78,10 +81,10 @@ internal static partial class ChatCompletionsEndpoint
         }
     }
 
-    private static async Task CompleteAsync(HttpContext http, Router router, IReadOnlyList<RouteTarget> targets, ModelRoute route,
+    private static async Task CompleteAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
-        var result = await router.CompleteAsync(targets, route.Workspace.Policy.Routing, upstream, cancellationToken);
+        var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         if (result.Error is { } error)
         {
             await error.ToApiError().WriteAsync(http);
@@ -98,10 +101,10 @@ internal static partial class ChatCompletionsEndpoint
         await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
     }
 
-    private static async Task StreamAsync(HttpContext http, Router router, IReadOnlyList<RouteTarget> targets, ModelRoute route,
+    private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
-        var result = await router.StreamAsync(targets, route.Workspace.Policy.Routing, upstream, cancellationToken);
+        var result = await router.StreamAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         if (result.Error is { } error)
         {
             // Nothing has been sent yet, so the failure still gets its proper status code.
@@ -164,6 +167,9 @@ internal static partial class ChatCompletionsEndpoint
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId}: client disconnected; upstream call cancelled")]
     private static partial void LogClientGone(ILogger logger, string requestId);
 }
+
+/// <summary>Where a request may go: its targets in order, the workspace's routing policy, and its own provider credentials.</summary>
+internal sealed record RoutingRequest(IReadOnlyList<RouteTarget> Targets, RoutingPolicy Policy, Func<string, ProviderCredential?> CredentialFor);
 
 /// <summary>Log category for the chat endpoint.</summary>
 internal sealed class ChatCompletions;

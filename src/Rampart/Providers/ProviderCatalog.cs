@@ -1,4 +1,5 @@
 using Rampart.Providers.Anthropic;
+using System.Collections.Concurrent;
 using Rampart.Providers.Demo;
 using Rampart.Providers.OpenAICompatible;
 
@@ -30,20 +31,25 @@ internal sealed class ProviderCatalog
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
 
-    private readonly Dictionary<string, (ProviderSettings Settings, IChatProvider Provider)> _providers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, (ProviderSettings Settings, IChatProvider Provider, ProviderDefinition Definition)> _providers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<(string WorkspaceId, string Provider), (long UpdatedAt, IChatProvider Provider)> _workspaceProviders = new();
+    private readonly CredentialProtector _protector;
+    private readonly ProviderContext _context;
 
-    public ProviderCatalog(IConfiguration configuration, IHttpClientFactory httpClients, ILoggerFactory loggerFactory)
+    public ProviderCatalog(IConfiguration configuration, IHttpClientFactory httpClients, ILoggerFactory loggerFactory, CredentialProtector protector)
     {
+        _protector = protector;
         Demo = new DemoProvider(TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:DemoWordDelayMilliseconds", 15)));
-        var context = new ProviderContext(httpClients.CreateClient(HttpClientName), UpstreamTimeouts.FromConfiguration(configuration), loggerFactory, configuration);
-        foreach (var (name, prefix, defaultBaseUrl, create) in Definitions)
+        var context = _context = new ProviderContext(httpClients.CreateClient(HttpClientName), UpstreamTimeouts.FromConfiguration(configuration), loggerFactory, configuration);
+        foreach (var definition in Definitions)
         {
+            var (name, prefix, defaultBaseUrl, create) = definition;
             var apiKey = NonEmpty(configuration[$"{prefix}_API_KEY"]);
             var baseUrl = NonEmpty(configuration[$"{prefix}_BASE_URL"]) ?? NonEmpty(configuration[$"{prefix}_ENDPOINT"]);
             // A provider with no public default address (Azure: one per resource) needs its base URL to be usable.
             var configured = defaultBaseUrl.Length == 0 ? baseUrl is not null : apiKey is not null || baseUrl is not null;
             var settings = new ProviderSettings(name, (baseUrl ?? defaultBaseUrl).TrimEnd('/'), apiKey, configured);
-            _providers[name] = (settings, create(settings, context));
+            _providers[name] = (settings, create(settings, context), definition);
         }
 
         DemoFallback = configuration.GetValue("Rampart:DemoFallback", true);
@@ -63,9 +69,14 @@ internal sealed class ProviderCatalog
     /// The provider that serves <paramref name="provider"/>: itself when configured, else the offline demo
     /// (when allowed), else an error. Unknown providers return null.
     /// </summary>
-    public ProviderChoice? Resolve(string provider)
+    public ProviderChoice? Resolve(string provider, ProviderCredential? credential = null)
     {
         var name = Canonical(provider);
+        if (credential is not null && _providers.TryGetValue(name, out var known))
+        {
+            return new ProviderChoice(ForWorkspace(credential, known.Settings, known.Definition), null, null);
+        }
+
         if (name == DemoProviderName)
         {
             return new ProviderChoice(Demo, null, null);
@@ -85,6 +96,29 @@ internal sealed class ProviderCatalog
             ? new ProviderChoice(Demo.StandingInFor(name), name, null)
             : new ProviderChoice(null, null, new UpstreamError(UpstreamErrorKind.NotConfigured, name,
                 $"The provider '{name}' has no credentials configured on this gateway (set {name.ToUpperInvariant()}_API_KEY)."));
+    }
+
+    /// <summary>
+    /// The adapter for a workspace's own credential: the gateway-wide settings with the workspace's key and base URL
+    /// in their place. Built once per credential version; the key is decrypted only then.
+    /// </summary>
+    private IChatProvider ForWorkspace(ProviderCredential credential, ProviderSettings defaults, ProviderDefinition definition)
+    {
+        var slot = (credential.WorkspaceId, definition.Name);
+        if (_workspaceProviders.TryGetValue(slot, out var cached) && cached.UpdatedAt == credential.UpdatedAt)
+        {
+            return cached.Provider;
+        }
+
+        var settings = defaults with
+        {
+            BaseUrl = credential.BaseUrl?.TrimEnd('/') ?? defaults.BaseUrl,
+            ApiKey = credential.ApiKeyProtected is { } key ? _protector.Unprotect(key) : defaults.ApiKey,
+            IsConfigured = true,
+        };
+        var provider = definition.Create(settings, _context);
+        _workspaceProviders[slot] = (credential.UpdatedAt, provider);
+        return provider;
     }
 
     public IEnumerable<ProviderSettings> All => _providers.Values.Select(p => p.Settings);

@@ -18,6 +18,7 @@ internal static class ProviderServices
                 AllowAutoRedirect = false,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddSingleton<CredentialProtector>();
         services.AddSingleton<ProviderCatalog>();
         services.AddSingleton<Routing.CircuitBreakers>();
         services.AddSingleton<Routing.Router>();

@@ -20,17 +20,20 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
     private readonly int _defaultRetries = configuration.GetValue("Rampart:Routing:Retries", 2);
     private readonly TimeSpan _maxRetryAfter = TimeSpan.FromSeconds(configuration.GetValue("Rampart:Routing:MaxRetryAfterSeconds", 20.0));
 
-    public Task<Routed<ChatCompletion>> CompleteAsync(IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, ChatCompletionRequest request, CancellationToken cancellationToken) =>
-        RouteAsync(targets, policy, request, static (provider, r, ct) => provider.CompleteAsync(r, ct), streaming: false, cancellationToken);
+    /// <param name="credentialFor">The workspace's own credential for a provider, if it has one.</param>
+    public Task<Routed<ChatCompletion>> CompleteAsync(IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, Func<string, ProviderCredential?> credentialFor,
+        ChatCompletionRequest request, CancellationToken cancellationToken) =>
+        RouteAsync(targets, policy, credentialFor, request, static (provider, r, ct) => provider.CompleteAsync(r, ct), streaming: false, cancellationToken);
 
-    public Task<Routed<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, ChatCompletionRequest request, CancellationToken cancellationToken) =>
-        RouteAsync(targets, policy, request, static (provider, r, ct) => provider.StreamAsync(r, ct), streaming: true, cancellationToken);
+    public Task<Routed<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, Func<string, ProviderCredential?> credentialFor,
+        ChatCompletionRequest request, CancellationToken cancellationToken) =>
+        RouteAsync(targets, policy, credentialFor, request, static (provider, r, ct) => provider.StreamAsync(r, ct), streaming: true, cancellationToken);
 
     private async Task<Routed<T>> RouteAsync<T>(
-        IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, ChatCompletionRequest request,
+        IReadOnlyList<RouteTarget> targets, RoutingPolicy policy, Func<string, ProviderCredential?> credentialFor, ChatCompletionRequest request,
         Func<IChatProvider, ChatCompletionRequest, CancellationToken, Task<ProviderResult<T>>> call, bool streaming, CancellationToken cancellationToken)
     {
-        var candidates = Candidates(targets);
+        var candidates = Candidates(targets, credentialFor);
         UpstreamError? lastError = null;
         foreach (var (target, choice) in candidates)
         {
@@ -81,9 +84,9 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
     /// The targets to try, each with who would serve it. The offline demo stands in for an unconfigured provider only
     /// when no target in the list is configured: a configured fallback always beats the demo.
     /// </summary>
-    private List<(RouteTarget Target, ProviderChoice Choice)> Candidates(IReadOnlyList<RouteTarget> targets)
+    private List<(RouteTarget Target, ProviderChoice Choice)> Candidates(IReadOnlyList<RouteTarget> targets, Func<string, ProviderCredential?> credentialFor)
     {
-        var resolved = targets.Select(t => (Target: t, Choice: providers.Resolve(t.Provider) ?? new ProviderChoice(null, null,
+        var resolved = targets.Select(t => (Target: t, Choice: providers.Resolve(t.Provider, credentialFor(t.Provider)) ?? new ProviderChoice(null, null,
             new UpstreamError(UpstreamErrorKind.NotConfigured, t.Provider, $"The provider '{t.Provider}' is not known to this gateway.")))).ToList();
         var anyReal = resolved.Exists(r => r.Choice.Provider is not null && r.Choice.StandsInFor is null);
         return anyReal ? resolved.Where(r => r.Choice.StandsInFor is null).ToList() : resolved;

@@ -59,7 +59,7 @@ public sealed class AzureOpenAITests(AzureGatewayFixture gateway)
     public void AzureWithoutABaseUrl_IsNotConfigured_EvenWithAKey()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AZURE_OPENAI_API_KEY"] = "k", ["Rampart:DemoFallback"] = "false" }).Build();
-        var catalog = new ProviderCatalog(configuration, new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>(), NullLoggerFactory.Instance);
+        var catalog = new ProviderCatalog(configuration, new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>(), NullLoggerFactory.Instance, new CredentialProtector(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
 
         Assert.Equal(503, catalog.Resolve("azure")!.Error!.ToApiError().Status);
     }

@@ -68,6 +68,6 @@ public sealed class ProviderCatalogTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var httpClients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
-        return new ProviderCatalog(configuration, httpClients, NullLoggerFactory.Instance);
+        return new ProviderCatalog(configuration, httpClients, NullLoggerFactory.Instance, new CredentialProtector(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
     }
 }

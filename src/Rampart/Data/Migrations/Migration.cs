@@ -11,5 +11,6 @@ internal static class Migrations
     public static readonly IReadOnlyList<Migration> All =
     [
         M0001Initial.Migration,
+        M0002ProviderCredentials.Migration,
     ];
 }
