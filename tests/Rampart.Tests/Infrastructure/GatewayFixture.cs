@@ -76,6 +76,8 @@ public class GatewayFixture : IAsyncLifetime
             ["XAI_BASE_URL"] = "",
             ["DEEPSEEK_API_KEY"] = "",
             ["DEEPSEEK_BASE_URL"] = "",
+            ["GEMINI_API_KEY"] = "",
+            ["GEMINI_BASE_URL"] = "",
             ["Rampart:PasswordIterations"] = "1000",
             ["Rampart:Upstream:TimeoutSeconds"] = "2",
             ["Rampart:Upstream:StreamIdleTimeoutSeconds"] = "2",

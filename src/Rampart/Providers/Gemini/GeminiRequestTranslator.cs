@@ -11,6 +11,12 @@ namespace Rampart.Providers.Gemini;
 /// </summary>
 internal static class GeminiRequestTranslator
 {
+    /// <summary>
+    /// Errors name message fields without an index: the gateway may have put the workspace persona in front, so an
+    /// index would not match the caller's own list. Tool calls are named by their id instead.
+    /// </summary>
+    private const string At = "messages[]";
+
     public static (GeminiRequest? Request, UpstreamError? Error) Translate(string provider, ChatCompletionRequest request)
     {
         try
@@ -45,26 +51,24 @@ internal static class GeminiRequestTranslator
         system = [];
         var contents = new List<GeminiContent>();
         var callNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < messages.Count; i++)
+        foreach (var message in messages)
         {
-            var message = messages[i];
-            var at = $"messages[{i}]";
             switch (message.Role)
             {
                 case "system" or "developer":
                     system.AddRange(TextParts(message.Content));
                     break;
                 case "user":
-                    Append(contents, "user", UserParts(message.Content, at));
+                    Append(contents, "user", UserParts(message.Content));
                     break;
                 case "assistant":
-                    Append(contents, "model", AssistantParts(message, at, callNames));
+                    Append(contents, "model", AssistantParts(message, callNames));
                     break;
                 case "tool":
                     var name = callNames.GetValueOrDefault(message.ToolCallId!)
                         ?? throw new UntranslatableException(
-                            $"'{at}.tool_call_id' is '{Shorten(message.ToolCallId!)}', but no earlier assistant message made a tool call with that id; Gemini needs the function's name for each result.",
-                            $"{at}.tool_call_id");
+                            $"A tool message answers tool_call_id '{Shorten(message.ToolCallId!)}', but no earlier assistant message made a tool call with that id; Gemini needs the function's name for each result.",
+                            $"{At}.tool_call_id");
                     Append(contents, "user", [FunctionResponse(name, message.Content)]);
                     break;
                 case "function":
@@ -105,7 +109,7 @@ internal static class GeminiRequestTranslator
         return [.. texts.Where(t => !string.IsNullOrEmpty(t)).Select(t => new GeminiPart { Text = t })];
     }
 
-    private static List<GeminiPart> UserParts(MessageContent? content, string at)
+    private static List<GeminiPart> UserParts(MessageContent? content)
     {
         if (content?.Parts is not { } parts)
         {
@@ -113,10 +117,9 @@ internal static class GeminiRequestTranslator
         }
 
         var result = new List<GeminiPart>();
-        for (var j = 0; j < parts.Count; j++)
+        foreach (var part in parts)
         {
-            var part = parts[j];
-            var partAt = $"{at}.content[{j}]";
+            const string partAt = At + ".content[]";
             switch (part.Type)
             {
                 case "text" when !string.IsNullOrEmpty(part.Text):
@@ -181,7 +184,7 @@ internal static class GeminiRequestTranslator
         _ => null,
     };
 
-    private static List<GeminiPart> AssistantParts(ChatMessage message, string at, Dictionary<string, string> callNames)
+    private static List<GeminiPart> AssistantParts(ChatMessage message, Dictionary<string, string> callNames)
     {
         var parts = TextParts(message.Content);
         if (parts.Count == 0 && !string.IsNullOrEmpty(message.Refusal))
@@ -190,19 +193,18 @@ internal static class GeminiRequestTranslator
         }
 
         var calls = message.ToolCalls ?? [];
-        for (var j = 0; j < calls.Count; j++)
+        foreach (var call in calls)
         {
-            var call = calls[j];
-            var callAt = $"{at}.tool_calls[{j}]";
+            const string callAt = At + ".tool_calls[]";
             if (call.Type != "function")
             {
-                throw new UntranslatableException($"'{callAt}' is a custom tool call; Gemini only has function calls.", $"{callAt}.type");
+                throw new UntranslatableException($"Tool call '{Shorten(call.Id!)}' is a custom tool call; Gemini only has function calls.", $"{callAt}.type");
             }
 
             callNames[call.Id!] = call.Function!.Name!;
             parts.Add(new GeminiPart
             {
-                FunctionCall = new GeminiFunctionCall { Name = call.Function.Name!, Args = Arguments(call.Function.Arguments, $"{callAt}.function.arguments") },
+                FunctionCall = new GeminiFunctionCall { Name = call.Function.Name!, Args = Arguments(call.Function.Arguments, call.Id!, $"{callAt}.function.arguments") },
                 ThoughtSignature = ThoughtSignature(call.Extra),
             });
         }
@@ -211,7 +213,7 @@ internal static class GeminiRequestTranslator
     }
 
     /// <summary>Gemini takes arguments as a JSON object, not as OpenAI's string; a string that is not one is the caller's error.</summary>
-    private static JsonElement Arguments(string? arguments, string at)
+    private static JsonElement Arguments(string? arguments, string id, string at)
     {
         if (string.IsNullOrWhiteSpace(arguments))
         {
@@ -231,7 +233,8 @@ internal static class GeminiRequestTranslator
             // Reported below, the same as JSON that is not an object.
         }
 
-        throw new UntranslatableException($"'{at}' must be a JSON object (Gemini receives function arguments as an object), got: {Shorten(arguments)}", at);
+        throw new UntranslatableException(
+            $"The arguments of tool call '{Shorten(id)}' must be a JSON object (Gemini receives function arguments as an object), got: {Shorten(arguments)}", at);
     }
 
     /// <summary>A result that is a JSON object goes as is; anything else under <c>output</c>, the key Gemini reads as the function's output.</summary>
