@@ -747,3 +747,32 @@ public sealed class GeminiProviderTests(GeminiFixture gateway)
             .Where(c => c!["index"]!.GetValue<int>() == index)
             .Select(c => c!["delta"].Text("content")));
 }
+
+public sealed class GeminiFirstStartTests
+{
+    [Fact]
+    public async Task OnlyGeminiConfigured_DefaultWorkspaceUsesGemini20Flash()
+    {
+        var gateway = new GeminiOnlyGateway();
+        try
+        {
+            await gateway.InitializeAsync();
+
+            Assert.Contains("(google/gemini-2.0-flash)", gateway.FirstStartOutput.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+    }
+
+    private sealed class GeminiOnlyGateway : GatewayFixture
+    {
+        protected override void Configure(Dictionary<string, string?> settings)
+        {
+            settings["OPENAI_API_KEY"] = "";
+            settings["OPENAI_BASE_URL"] = "";
+            settings["GEMINI_API_KEY"] = "test-gemini-" + Guid.NewGuid().ToString("N");
+        }
+    }
+}
