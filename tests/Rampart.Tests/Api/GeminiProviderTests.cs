@@ -398,6 +398,37 @@ public sealed class GeminiProviderTests(GeminiFixture gateway)
     }
 
     [Fact]
+    public async Task ThoughtSignature_TravelsInExtraContent_AndGoesBackOnTheFunctionCall()
+    {
+        var key = await CallerAsync();
+        using var http = gateway.Http(key);
+        var body = ChatApi.Request("google/" + Models.Function, ChatApi.NewMarker());
+        body["tools"] = new JsonArray(Tool("get_weather", WeatherSchema));
+
+        var message = (await CompleteAsync(http, body))["choices"]![0]!["message"]!;
+        body["stream"] = true;
+        var streamed = (await StreamAsync(http, body)).SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["delta"]!["tool_calls"]?[0]).Single(t => t is not null)!;
+        var call = message["tool_calls"]![0]!;
+        var marker = ChatApi.NewMarker();
+        var next = new JsonObject
+        {
+            ["model"] = "google/" + Models.Function,
+            ["tools"] = new JsonArray(Tool("get_weather", WeatherSchema)),
+            ["messages"] = new JsonArray(
+                new JsonObject { ["role"] = "user", ["content"] = marker },
+                new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call.DeepClone()) },
+                new JsonObject { ["role"] = "tool", ["tool_call_id"] = call.Text("id"), ["content"] = "sunny" }),
+        };
+        await CompleteAsync(http, next);
+
+        Assert.Equal(FakeGeminiServer.ThoughtSignature, call["extra_content"]!["google"].Text("thought_signature"));
+        Assert.Equal(FakeGeminiServer.ThoughtSignature, streamed["extra_content"]!["google"].Text("thought_signature"));
+        var part = gateway.Gemini.RequestWith(marker).Contents[1]!["parts"]![0]!;
+        Assert.Equal(FakeGeminiServer.ThoughtSignature, part.Text("thoughtSignature"));
+        Assert.Equal("get_weather", part["functionCall"].Text("name"));
+    }
+
+    [Fact]
     public async Task ToolCallArguments_ThatAreNotAJsonObject_Return400BeforeReachingGemini()
     {
         var key = await CallerAsync();

@@ -27,7 +27,7 @@ public sealed class FakeGeminiServer : IAsyncDisposable
         /// <summary>Answers <see cref="TextPieces"/> (one candidate per <c>candidateCount</c>), STOP.</summary>
         public const string Text = "gemini-text";
 
-        /// <summary>Calls the first declared function with <see cref="FunctionArgs"/>; answers a function response with text quoting it.</summary>
+        /// <summary>Calls the first declared function with <see cref="FunctionArgs"/> (and a thought signature); answers a function response with text quoting it.</summary>
         public const string Function = "gemini-function";
 
         /// <summary>Calls two functions at once: <c>get_weather</c> and <c>get_time</c>, each in its own stream event.</summary>
@@ -60,6 +60,9 @@ public sealed class FakeGeminiServer : IAsyncDisposable
     public static readonly string[] TextPieces = ["Grüße", " aus", " Gemini", " 🌍 — ", "完"];
 
     public const string ThoughtText = "Considering the question carefully.";
+
+    /// <summary>The opaque signature Gemini attaches to a function call of a thinking model.</summary>
+    public const string ThoughtSignature = "CiQBVKhc7sig/fake+signature==";
 
     public const string MalformedMessage = "Malformed function call: print(default_api.get_weather(city='Paris'";
 
@@ -453,7 +456,9 @@ public sealed class FakeGeminiServer : IAsyncDisposable
                 return TextEvents(["Results: ", results], n, "STOP");
             case Models.Function:
                 var name = body["tools"]?[0]?["functionDeclarations"]?[0]?["name"]?.GetValue<string>() ?? "get_weather";
-                return [Event(Candidate(0, [Call(name, FunctionArgs(lastText))], "STOP"), Usage(12, 9))];
+                var call = Call(name, FunctionArgs(lastText));
+                call["thoughtSignature"] = ThoughtSignature;
+                return [Event(Candidate(0, [call], "STOP"), Usage(12, 9))];
             case Models.Parallel:
                 return
                 [
