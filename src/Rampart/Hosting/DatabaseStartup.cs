@@ -49,6 +49,7 @@ internal sealed partial class DatabaseStartup(
             "xai" => new WorkspacePolicy { Provider = "xai", Model = "grok-beta" },
             "deepseek" => new WorkspacePolicy { Provider = "deepseek", Model = "deepseek-chat" },
             "anthropic" => new WorkspacePolicy { Provider = "anthropic", Model = "claude-sonnet-4-5" },
+            "google" => new WorkspacePolicy { Provider = "google", Model = "gemini-2.0-flash" },
             _ => new WorkspacePolicy { Provider = "openai", Model = "gpt-4o-mini" },
         };
     }

@@ -1,6 +1,7 @@
 using Rampart.Providers.Anthropic;
 using System.Collections.Concurrent;
 using Rampart.Providers.Demo;
+using Rampart.Providers.Gemini;
 using Rampart.Providers.OpenAICompatible;
 
 namespace Rampart.Providers;
@@ -27,9 +28,10 @@ internal sealed class ProviderCatalog
         new("deepseek", "DEEPSEEK", "https://api.deepseek.com/v1", OpenAICompatibleProvider.Create),
         new("azure", "AZURE_OPENAI", "", OpenAICompatibleProvider.CreateAzure),
         new("anthropic", "ANTHROPIC", "https://api.anthropic.com", AnthropicProvider.Create),
+        new("google", "GEMINI", "https://generativelanguage.googleapis.com", GeminiProvider.Create),
     ];
 
-    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai" };
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai", ["gemini"] = "google" };
 
     private readonly Dictionary<string, (ProviderSettings Settings, IChatProvider Provider, ProviderDefinition Definition)> _providers = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<(string WorkspaceId, string Provider), (long UpdatedAt, IChatProvider Provider)> _workspaceProviders = new();
@@ -59,6 +61,10 @@ internal sealed class ProviderCatalog
 
     /// <summary>Whether a provider without credentials is answered by the offline demo model (the default) or refused.</summary>
     public bool DemoFallback { get; }
+
+    /// <summary>The variable holding a provider's key; not always its name upper-cased (google reads GEMINI_API_KEY).</summary>
+    public static string KeyVariable(string provider) =>
+        (Definitions.FirstOrDefault(d => d.Name == provider)?.EnvPrefix ?? provider.ToUpperInvariant()) + "_API_KEY";
 
     public static string Canonical(string provider) => Aliases.TryGetValue(provider, out var canonical) ? canonical : provider.ToLowerInvariant();
 
@@ -95,7 +101,7 @@ internal sealed class ProviderCatalog
         return DemoFallback
             ? new ProviderChoice(Demo.StandingInFor(name), name, null)
             : new ProviderChoice(null, null, new UpstreamError(UpstreamErrorKind.NotConfigured, name,
-                $"The provider '{name}' has no credentials configured on this gateway (set {name.ToUpperInvariant()}_API_KEY)."));
+                $"The provider '{name}' has no credentials configured on this gateway (set {KeyVariable(name)})."));
     }
 
     /// <summary>

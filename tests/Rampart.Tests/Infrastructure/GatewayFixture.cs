@@ -81,6 +81,8 @@ public class GatewayFixture : IAsyncLifetime
             ["AZURE_OPENAI_ENDPOINT"] = "",
             ["ANTHROPIC_API_KEY"] = "",
             ["ANTHROPIC_BASE_URL"] = "",
+            ["GEMINI_API_KEY"] = "",
+            ["GEMINI_BASE_URL"] = "",
             ["Rampart:PasswordIterations"] = "1000",
             ["Rampart:Upstream:TimeoutSeconds"] = "2",
             ["Rampart:Upstream:StreamIdleTimeoutSeconds"] = "2",

@@ -45,11 +45,20 @@ public sealed class ProviderCatalogTests
         Assert.Contains("XAI_API_KEY", choice.Error.Message);
     }
 
+    [Fact]
+    public void UnconfiguredGoogle_NamesItsKeyVariable_GeminiApiKey()
+    {
+        var choice = Catalog(new() { ["Rampart:DemoFallback"] = "false" }).Resolve("gemini")!;
+
+        Assert.Contains("GEMINI_API_KEY", choice.Error!.Message);
+    }
+
     [Theory]
     [InlineData("grok", "xai")]
     [InlineData("GROK", "xai")]
     [InlineData("OpenAI", "openai")]
     [InlineData("deepseek", "deepseek")]
+    [InlineData("gemini", "google")]
     public void ProviderNames_AreCanonicalised(string given, string canonical) =>
         Assert.Equal(canonical, ProviderCatalog.Canonical(given));
 

@@ -97,7 +97,7 @@ internal sealed class DemoProvider(TimeSpan wordDelay, string? standsInFor = nul
             : $"The provider '{standsInFor}' has no credentials configured on this gateway,";
         var hint = standsInFor is null
             ? "Pick a workspace or model backed by a real provider to get real answers."
-            : $"Set {standsInFor.ToUpperInvariant()}_API_KEY (or point the workspace at another provider) and restart to get real answers.";
+            : $"Set {ProviderCatalog.KeyVariable(standsInFor)} (or point the workspace at another provider) and restart to get real answers.";
         var text = $"Hello from Rampart's offline demo model ({ModelId}). {why} so this answer was written on this machine and nothing was sent to any AI provider. "
                    + $"Your last message, as the gateway would forward it, was: \"{echo}\". {hint}";
 
