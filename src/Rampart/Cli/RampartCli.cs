@@ -14,7 +14,7 @@ namespace Rampart.Cli;
 /// </summary>
 internal static class RampartCli
 {
-    private static readonly string[] Commands = ["users", "workspaces", "members", "keys", "migrate", "--help", "-h", "-?"];
+    private static readonly string[] Commands = ["users", "workspaces", "members", "keys", "credentials", "migrate", "--help", "-h", "-?"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
 
@@ -28,6 +28,7 @@ internal static class RampartCli
             WorkspacesCommand(context, output),
             MembersCommand(context, output),
             KeysCommand(context, output),
+            CredentialsCommand(context, output, configuration),
             Action("migrate", "Apply pending database migrations and exit.", async (_, store, _) =>
             {
                 output.WriteLine($"Database is up to date: {store.Db.Description}");
@@ -226,6 +227,52 @@ internal static class RampartCli
             }, context, id),
         };
     }
+
+    private static Command CredentialsCommand(Lazy<Task<AccessStore>> context, TextWriter output, IConfiguration configuration)
+    {
+        var workspace = new Option<string>("--workspace") { Description = "Workspace name.", Required = true };
+        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, azure, anthropic or google.", Required = true };
+        var apiKey = new Option<string?>("--api-key") { Description = "The provider key (prefer --api-key-stdin: command lines end up in shell history)." };
+        var apiKeyStdin = new Option<bool>("--api-key-stdin") { Description = "Read the provider key from standard input." };
+        var baseUrl = new Option<string?>("--base-url") { Description = "The provider's base URL for this workspace (e.g. a private endpoint)." };
+
+        return new Command("credentials", "Manage a workspace's own provider credentials (stored encrypted, never shown again).")
+        {
+            Action("set", "Set a workspace's key and/or base URL for a provider.", async (parse, store, ct) =>
+            {
+                var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
+                var name = Providers.ProviderCatalog.Canonical(parse.GetRequiredValue(provider));
+                var key = parse.GetValue(apiKeyStdin) ? (await Console.In.ReadLineAsync(ct))?.Trim() : parse.GetValue(apiKey);
+                var protector = CredentialProtectorFor(configuration);
+                await store.SetProviderCredentialAsync(ws.Id, name, parse.GetValue(baseUrl), string.IsNullOrEmpty(key) ? null : protector.Protect(key),
+                    string.IsNullOrEmpty(key) ? null : Providers.CredentialProtector.Hint(key), ct);
+                output.WriteLine($"Stored {name} credentials for {ws.Name}{(string.IsNullOrEmpty(key) ? "" : $" (key {Providers.CredentialProtector.Hint(key)}, encrypted)")}.");
+                return 0;
+            }, context, workspace, provider, apiKey, apiKeyStdin, baseUrl),
+            Action("list", "List a workspace's provider credentials (never the keys).", async (parse, store, ct) =>
+            {
+                var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
+                var snapshot = await store.LoadSnapshotAsync(ct);
+                Table(output, ["PROVIDER", "BASE URL", "KEY", "UPDATED"],
+                    snapshot.CredentialsOf(ws.Id).Select(c => new[] { c.Provider, c.BaseUrl ?? "(default)", c.KeyHint ?? "(gateway key)", Time(c.UpdatedAt) }));
+                return 0;
+            }, context, workspace),
+            Action("remove", "Remove a workspace's credentials for a provider (the gateway's own are used again).", async (parse, store, ct) =>
+            {
+                var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
+                var name = Providers.ProviderCatalog.Canonical(parse.GetRequiredValue(provider));
+                await store.RemoveProviderCredentialAsync(ws.Id, name, ct);
+                output.WriteLine($"Removed {name} credentials from {ws.Name}.");
+                return 0;
+            }, context, workspace, provider),
+        };
+    }
+
+    /// <summary>The same key ring the gateway uses (in the data directory), so what the CLI encrypts the gateway can read.</summary>
+    private static Providers.CredentialProtector CredentialProtectorFor(IConfiguration configuration) =>
+        new(Microsoft.AspNetCore.DataProtection.DataProtectionProvider.Create(
+            new DirectoryInfo(Path.Combine(Db.DataDirectory(configuration), "keys")),
+            builder => Providers.CredentialProtector.Configure(builder, Db.DataDirectory(configuration))));
 
     private static Option<string> UserOption() => new("--user") { Description = "User id (usr_…) or email.", Required = true };
 
