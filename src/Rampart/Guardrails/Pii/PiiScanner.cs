@@ -8,7 +8,8 @@ namespace Rampart.Guardrails.Pii;
 /// <summary>
 /// Finds personal data in a text. Each type has a linear-time candidate pattern and a validator that does the
 /// real work: Luhn and issuer ranges for cards, mod-97 and country lengths for IBANs, parsing for IP addresses,
-/// the SSA's invalid ranges for SSNs, numbering-plan rules and context words for phone numbers.
+/// the SSA's invalid ranges for SSNs, numbering-plan rules and context words for phone numbers, Base58Check,
+/// bech32 and EIP-55 for wallets, ABA and mod-11 check digits for routing and NHS numbers.
 /// </summary>
 internal static partial class PiiScanner
 {
@@ -18,86 +19,65 @@ internal static partial class PiiScanner
     public static List<Finding> Scan(string text) => Scan(text, windowed: true);
 
     /// <summary>
-    /// <paramref name="windowed"/>: the digit-based patterns (cards, SSNs, phones, IPv4) run only inside "digit
-    /// clusters" (runs of digits and separators holding at least four digits) instead of over the whole text, which
-    /// ordinary prose rarely contains. The whole-text scan is kept as the reference the windowed one is tested against.
+    /// <paramref name="windowed"/>: every pattern except e-mail runs only inside windows around cheap anchors instead of
+    /// over the whole text — digit clusters for the digit-based types, uppercase-pair-and-two-digits for IBANs, runs of
+    /// hex digits and separators for IPv6 and MAC addresses, word starts for wallets, context words for dates of birth.
+    /// Each window holds every span its patterns could match, so the result is the same; the whole-text scan is kept as
+    /// the reference the windowed one is tested against. Order matters: the first detector to claim a span keeps it.
     /// </summary>
     internal static List<Finding> Scan(string text, bool windowed)
     {
         var findings = new List<Finding>();
-        var hasDigit = text.AsSpan().IndexOfAny(Digits) >= 0;
+        (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))
         {
             Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true);
         }
 
-        if (hasDigit)
+        foreach (var (start, length) in windowed ? HexClusters(text) : whole)
         {
-            Collect(findings, text, 0, text.Length, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
-            foreach (var (start, length) in windowed ? DigitClusters(text) : [(0, text.Length)])
-            {
-                Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
-                Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
-                Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
-                Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
-            }
+            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
+            Collect(findings, text, start, length, MacPattern(), PiiTypes.MacAddress, static (t, s, l) => IsMac(t, s, l));
         }
 
-        if (text.Contains(':', StringComparison.Ordinal))
+        if (text.AsSpan().IndexOfAny(Digits) < 0)
         {
-            Collect(findings, text, 0, text.Length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
+            findings.Sort((a, b) => a.Start.CompareTo(b.Start));
+            return findings; // every other type holds at least one digit
+        }
+
+        foreach (var (start, length) in windowed ? DateContextWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, DatePattern(), PiiTypes.DateOfBirth, static (t, s, l) => IsDateOfBirth(t, s, l));
+        }
+
+        foreach (var (start, length) in windowed ? IbanWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
+        }
+
+        foreach (var (start, length) in windowed ? WalletWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, Base58AddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsBase58Address(t, s, l));
+            Collect(findings, text, start, length, SegwitAddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsSegwitAddress(t, s, l));
+            Collect(findings, text, start, length, EthereumAddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsEthereumAddress(t, s, l));
+        }
+
+        foreach (var (start, length) in windowed ? DigitClusters(text) : whole)
+        {
+            Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
+            Collect(findings, text, start, length, NineDigitsPattern(), PiiTypes.UsBankRouting, static (t, s, l) => IsBankRouting(t, s, l));
+            Collect(findings, text, start, length, PassportPattern(), PiiTypes.UsPassport, static (t, s, l) => IsUsPassport(t, s, l));
+            Collect(findings, text, start, length, SsnPattern(), PiiTypes.UsItin, static (t, s, l) => IsItin(t, s, l));
+            Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
+            Collect(findings, text, start, length, NinoPattern(), PiiTypes.UkNino, static (t, s, l) => IsNino(t, s, l));
+            Collect(findings, text, start, length, NhsPattern(), PiiTypes.UkNhs, static (t, s, l) => IsNhs(t, s, l));
+            Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
+            Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
         }
 
         findings.Sort((a, b) => a.Start.CompareTo(b.Start));
         return findings;
-    }
-
-    private static readonly SearchValues<char> ClusterChars = SearchValues.Create("0123456789 -.()+");
-
-    /// <summary>
-    /// Windows around runs of digits and number separators that hold four or more digits, widened by one character
-    /// each side so that word boundaries and a leading '+' or '(' read as they do in the whole text.
-    /// </summary>
-    private static IEnumerable<(int Start, int Length)> DigitClusters(string text)
-    {
-        var position = 0;
-        while (position < text.Length)
-        {
-            var first = text.AsSpan(position).IndexOfAny(Digits);
-            if (first < 0)
-            {
-                yield break;
-            }
-
-            var start = position + first;
-            var end = start;
-            var digits = 0;
-            while (end < text.Length && ClusterChars.Contains(text[end]))
-            {
-                if (char.IsAsciiDigit(text[end]))
-                {
-                    digits++;
-                }
-
-                end++;
-            }
-
-            if (digits >= 4)
-            {
-                // Separators may lead the number too ("(415) 555…", "+44 …"): walk back over them.
-                var from = start;
-                while (from > 0 && ClusterChars.Contains(text[from - 1]))
-                {
-                    from--;
-                }
-
-                var windowStart = Math.Max(0, from - 1);
-                var windowEnd = Math.Min(text.Length, end + 1);
-                yield return (windowStart, windowEnd - windowStart);
-            }
-
-            position = Math.Max(end, start + 1);
-        }
     }
 
     private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type, Func<string, int, int, bool> validate)
@@ -355,18 +335,42 @@ internal static partial class PiiScanner
 
     // ---- context ----
 
+    /// <summary>
+    /// Whether one of <paramref name="words"/> starts a word within <paramref name="window"/> characters before
+    /// <paramref name="start"/> ("call" counts, "recall" does not).
+    /// </summary>
     private static bool HasContext(string text, int start, string[] words, int window = 40)
     {
         var from = Math.Max(0, start - window);
         var before = text.AsSpan(from, start - from);
         foreach (var word in words)
         {
-            if (before.Contains(word, StringComparison.OrdinalIgnoreCase))
+            var offset = 0;
+            while (offset < before.Length)
             {
-                return true;
+                var found = before[offset..].IndexOf(word, StringComparison.OrdinalIgnoreCase);
+                if (found < 0)
+                {
+                    break;
+                }
+
+                var at = from + offset + found;
+                if (at == 0 || !char.IsLetter(text[at - 1]))
+                {
+                    return true;
+                }
+
+                offset += found + 1;
             }
         }
 
         return false;
+    }
+
+    /// <summary>Not glued to a letter or digit on either side: a value cut out of a longer token is not that value.</summary>
+    private static bool IsBounded(string text, int start, int length)
+    {
+        var end = start + length;
+        return (start == 0 || !char.IsLetterOrDigit(text[start - 1])) && (end == text.Length || !char.IsLetterOrDigit(text[end]));
     }
 }
