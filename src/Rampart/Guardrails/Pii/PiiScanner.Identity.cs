@@ -156,7 +156,7 @@ internal static partial class PiiScanner
     private const int MaxDateLength = 36;
 
     private static readonly string[] DateContext =
-        ["born", "dob", "d.o.b", "birth", "geboren", "geburtsdatum", "naissance", "né le", "née le", "nato il", "nata il", "nacido", "nacida", "nacimiento"];
+        ["born", "dob", "d.o.b", "birth", "geboren", "geburtsdatum", "naissance", "nato il", "nata il", "nacido", "nacida", "nacimiento"];
 
     // ISO (1990-05-17), numeric day/month/year either way round (17/05/1990, 05.17.90), and written months
     // (17 May 1990, 17th of May 1990, May 17, 1990).
