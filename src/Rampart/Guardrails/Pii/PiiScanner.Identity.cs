@@ -140,7 +140,8 @@ internal static partial class PiiScanner
 
         var spaced = separators == 2 && candidate[3] == ' ' && candidate[7] == ' ';
         var consistent = separators == 0 || (separators == 2 && candidate[3] == candidate[7]);
-        if (!consistent || !Checksums.NhsMod11(digits) || !digits.ContainsAnyExcept(digits[0]) || !IsBounded(text, start, length))
+        if (!consistent || !Checksums.NhsMod11(digits) || !digits.ContainsAnyExcept(digits[0]) || !IsBounded(text, start, length)
+            || !IsStandaloneNumber(text, start, length))
         {
             return false;
         }

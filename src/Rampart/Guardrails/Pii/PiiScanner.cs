@@ -36,7 +36,7 @@ internal static partial class PiiScanner
 
         foreach (var (start, length) in windowed ? HexClusters(text) : whole)
         {
-            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
+            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t, s, l));
             Collect(findings, text, start, length, MacPattern(), PiiTypes.MacAddress, static (t, s, l) => IsMac(t, s, l));
         }
 
@@ -264,6 +264,11 @@ internal static partial class PiiScanner
             return false;
         }
 
+        if (candidate[0] != '+' && !IsStandaloneNumber(text, start, length))
+        {
+            return false;
+        }
+
         if (candidate[0] == '+')
         {
             // E.164: at most 15 digits; real international numbers have at least 8.
@@ -323,8 +328,16 @@ internal static partial class PiiScanner
     [GeneratedRegex(@"(?:[0-9A-Fa-f]{1,4}:){1,7}(?:(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4}|:)|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}", Linear)]
     private static partial Regex Ipv6Pattern();
 
-    private static bool IsIpv6(ReadOnlySpan<char> candidate)
+    private static bool IsIpv6(string text, int start, int length)
     {
+        // "Base::Add" holds the valid address "e::Add": an address is not glued to a word or a longer colon chain.
+        var end = start + length;
+        if ((start > 0 && (IsWordChar(text[start - 1]) || text[start - 1] is ':' or '.')) || (end < text.Length && (IsWordChar(text[end]) || text[end] == ':')))
+        {
+            return false;
+        }
+
+        var candidate = text.AsSpan(start, length);
         // Parsed, not just matched; and either the full eight groups or a "::" compression with real groups
         // around it, which times ("12:30:45") and MAC-like strings do not have.
         var colons = candidate.Count(':');
@@ -365,6 +378,19 @@ internal static partial class PiiScanner
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Not the tail or head of a longer group of numbers ("ref 4212 0288 3543 8378" holds no phone number "0288 3543
+    /// 8378"); a lone "1" before a North American number is its country code.
+    /// </summary>
+    private static bool IsStandaloneNumber(string text, int start, int length)
+    {
+        var end = start + length;
+        var before = start >= 2 && text[start - 1] is ' ' or '-' or '.' && char.IsAsciiDigit(text[start - 2])
+                     && !(text[start - 2] == '1' && (start == 2 || !char.IsAsciiDigit(text[start - 3]) && text[start - 3] != '+'));
+        var after = end + 1 < text.Length && text[end] is ' ' or '-' or '.' && char.IsAsciiDigit(text[end + 1]);
+        return !before && !after;
     }
 
     /// <summary>Not glued to a letter or digit on either side: a value cut out of a longer token is not that value.</summary>
