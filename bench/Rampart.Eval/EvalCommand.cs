@@ -64,7 +64,7 @@ internal static class EvalCommand
             values in realistic sentences (phone numbers of the US, UK, Germany, France, Italy, Spain and the Netherlands in
             international and national formats; every card network in grouped and compact forms; IBANs of 25 countries
             with computed check digits; IPv6 full, compressed and upper-case; Base58Check, bech32 and bech32m Bitcoin
-            addresses and EIP-55 Ethereum addresses …), and 40 of each of 56 kinds of hard negative (order numbers,
+            addresses and EIP-55 Ethereum addresses …), and 40 of each of 55 kinds of hard negative (order numbers,
             version strings, timestamps, UUIDs, git SHAs, Luhn-failing digit runs, ISBNs, never-issued SSN and ITIN
             ranges, bad-checksum IBANs, routing numbers, NHS numbers and wallets, dates without birth context …). Every
             secret family of `SecretRules` is generated 50 times in each of its formats, and the negatives are

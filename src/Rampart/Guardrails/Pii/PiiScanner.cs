@@ -65,15 +65,48 @@ internal static partial class PiiScanner
 
         foreach (var (start, length) in windowed ? DigitClusters(text) : whole)
         {
-            Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
-            Collect(findings, text, start, length, NineDigitsPattern(), PiiTypes.UsBankRouting, static (t, s, l) => IsBankRouting(t, s, l));
-            Collect(findings, text, start, length, PassportPattern(), PiiTypes.UsPassport, static (t, s, l) => IsUsPassport(t, s, l));
-            Collect(findings, text, start, length, SsnPattern(), PiiTypes.UsItin, static (t, s, l) => IsItin(t, s, l));
-            Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
-            Collect(findings, text, start, length, NinoPattern(), PiiTypes.UkNino, static (t, s, l) => IsNino(t, s, l));
-            Collect(findings, text, start, length, NhsPattern(), PiiTypes.UkNhs, static (t, s, l) => IsNhs(t, s, l));
-            Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
-            Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
+            // Cheap necessary conditions first: each pattern runs only where its validator could accept something.
+            var digits = CountDigits(text.AsSpan(start, length));
+            if (digits >= 13)
+            {
+                Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
+            }
+
+            if (digits >= 9 && ContextReaches(text, start, length, RoutingContext))
+            {
+                Collect(findings, text, start, length, NineDigitsPattern(), PiiTypes.UsBankRouting, static (t, s, l) => IsBankRouting(t, s, l));
+            }
+
+            if (digits >= 8 && ContextReaches(text, start, length, PassportContext))
+            {
+                Collect(findings, text, start, length, PassportPattern(), PiiTypes.UsPassport, static (t, s, l) => IsUsPassport(t, s, l));
+            }
+
+            if (digits >= 9)
+            {
+                Collect(findings, text, start, length, SsnPattern(), PiiTypes.UsItin, static (t, s, l) => IsItin(t, s, l));
+                Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
+            }
+
+            if (digits >= 6 && text.AsSpan(start, length).ContainsAnyInRange('A', 'Z'))
+            {
+                Collect(findings, text, start, length, NinoPattern(), PiiTypes.UkNino, static (t, s, l) => IsNino(t, s, l));
+            }
+
+            if (digits >= 10)
+            {
+                Collect(findings, text, start, length, NhsPattern(), PiiTypes.UkNhs, static (t, s, l) => IsNhs(t, s, l));
+            }
+
+            if (digits >= 8)
+            {
+                Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
+            }
+
+            if (text.AsSpan(start, length).Count('.') >= 3)
+            {
+                Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
+            }
         }
 
         findings.Sort((a, b) => a.Start.CompareTo(b.Start));
@@ -374,6 +407,36 @@ internal static partial class PiiScanner
                 }
 
                 offset += found + 1;
+            }
+        }
+
+        return false;
+    }
+
+    private static int CountDigits(ReadOnlySpan<char> span)
+    {
+        var count = 0;
+        var rest = span;
+        int at;
+        while ((at = rest.IndexOfAny(Digits)) >= 0)
+        {
+            count++;
+            rest = rest[(at + 1)..];
+        }
+
+        return count;
+    }
+
+    /// <summary>Whether a context word occurs anywhere a match in this window could look back to (a necessary condition of <see cref="HasContext"/>).</summary>
+    private static bool ContextReaches(string text, int start, int length, string[] words, int window = 40)
+    {
+        var from = Math.Max(0, start - window);
+        var reach = text.AsSpan(from, start + length - from);
+        foreach (var word in words)
+        {
+            if (reach.Contains(word, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
             }
         }
 
