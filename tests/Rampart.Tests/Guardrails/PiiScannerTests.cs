@@ -46,13 +46,93 @@ public sealed class PiiScannerTests
     [InlineData("ratio 3.14159265 and pi")]
     [InlineData("the answer is 42 and the year is 2026")]
     [InlineData("IBAN-ish DE89 3704 0044 0532 0130 01 has a bad check")]
-    [InlineData("mac-ish a1:b2:c3:d4:e5:f6 is not an IP")]
     [InlineData("order number 555-123-4567-99 reference")]
     [InlineData("See RFC 8259, section 8.1, and page 123-456-7890123")]
     [InlineData("Dial code 123-456-7890")] // NANP area codes never start with 1
     [InlineData("a@b is not an address, nor is user@localhost")]
     [InlineData("0000 0000 0000 0000")]
+    [InlineData("the version 1.2.3-beta.4 and 2024-11-22T10:30:45Z")]
     public void HardNegatives_AreNotPii(string text) => Assert.Empty(PiiScanner.Scan(text));
+
+    [Theory]
+    [InlineData("NIC a1:b2:c3:d4:e5:f6 is not an IP", "MAC_ADDRESS", "a1:b2:c3:d4:e5:f6")]
+    [InlineData("hwaddr 00-1A-2B-3C-4D-5E.", "MAC_ADDRESS", "00-1A-2B-3C-4D-5E")]
+    [InlineData("switch port 001a.2b3c.4d5e is up", "MAC_ADDRESS", "001a.2b3c.4d5e")]
+    [InlineData("send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa please", "CRYPTO_WALLET", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")]
+    [InlineData("P2SH 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "CRYPTO_WALLET", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy")]
+    [InlineData("segwit bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.", "CRYPTO_WALLET", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")]
+    [InlineData("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "CRYPTO_WALLET", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4")]
+    [InlineData("taproot bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", "CRYPTO_WALLET", "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0")]
+    [InlineData("pay 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed now", "CRYPTO_WALLET", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")]
+    [InlineData("my ETH wallet: 0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359", "CRYPTO_WALLET", "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359")]
+    [InlineData("ITIN 912-78-1234 on the W-7", "US_ITIN", "912-78-1234")]
+    [InlineData("my ITIN is 912941234", "US_ITIN", "912941234")]
+    [InlineData("routing number 021000021, account 12345", "US_BANK_ROUTING", "021000021")]
+    [InlineData("ABA: 011000015", "US_BANK_ROUTING", "011000015")]
+    [InlineData("passport number C03005988 issued 2019", "US_PASSPORT", "C03005988")]
+    [InlineData("Passport: 912345678", "US_PASSPORT", "912345678")]
+    [InlineData("NI number AB 12 34 56 C", "UK_NINO", "AB 12 34 56 C")]
+    [InlineData("nino=AB123456D;", "UK_NINO", "AB123456D")]
+    [InlineData("NHS number 943 476 5919", "UK_NHS", "943 476 5919")]
+    [InlineData("patient 9434765919 admitted", "UK_NHS", "9434765919")]
+    [InlineData("ref 943 476 5919", "UK_NHS", "943 476 5919")]
+    [InlineData("call 943 476 5919 tonight", "PHONE", "943 476 5919")] // a phone word makes the same digits a phone number
+    [InlineData("born on 17/05/1990 in Leeds", "DATE_OF_BIRTH", "17/05/1990")]
+    [InlineData("DOB: 1985-12-01", "DATE_OF_BIRTH", "1985-12-01")]
+    [InlineData("date of birth: March 3, 1978.", "DATE_OF_BIRTH", "March 3, 1978")]
+    [InlineData("birthday 3rd of July 1992", "DATE_OF_BIRTH", "3rd of July 1992")]
+    [InlineData("geboren am 12.07.1961", "DATE_OF_BIRTH", "12.07.1961")]
+    public void NewTypes_AreFoundExactly(string text, string type, string value)
+    {
+        var finding = Assert.Single(PiiScanner.Scan(text));
+
+        Assert.Equal(type, finding.Kind);
+        Assert.Equal(value, text.Substring(finding.Start, finding.Length));
+    }
+
+    [Theory]
+    [InlineData("a1:b2:c3:d4:e5:f6:a7 is too long for a MAC")]
+    [InlineData("reference 12-34-56-78-90-12 is all digits")]
+    [InlineData("send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb please")] // checksum fails
+    [InlineData("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5")] // checksum fails
+    [InlineData("bc1qw508d6qejxtdg4y5r3zarvary0c5XW7KV8F3T4")] // mixed case is never valid bech32
+    [InlineData("pay 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD now")] // EIP-55 fails
+    [InlineData("hash 0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359 in the log")] // one case, no wallet word
+    [InlineData("tx 0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359fb6916095ca1df60bb79ce92")]
+    [InlineData("ITIN-like 912-93-1234 uses a group never issued")]
+    [InlineData("routing 021000022 fails the checksum")]
+    [InlineData("account 021000021 without the word")]
+    [InlineData("database 021000021 is not 'aba'")]
+    [InlineData("the passport office took 12345678 minutes")]
+    [InlineData("passport 1111111111")]
+    [InlineData("NI GB 12 34 56 A has a never-issued prefix")]
+    [InlineData("NI AB 12 34 56 E has a bad suffix")]
+    [InlineData("NHS 123 456 7890 fails mod 11")]
+    [InlineData("meeting on 2024-05-17 at noon")]
+    [InlineData("born 2099-01-01 is in the future")]
+    [InlineData("DOB 31/02/1990 does not exist")]
+    [InlineData("stubborn bug since 2019-03-04")]
+    public void NewTypes_HardNegatives_AreNotPii(string text) => Assert.Empty(PiiScanner.Scan(text));
+
+    [Fact]
+    public void NewChecksums_MatchPublishedExamples()
+    {
+        Span<byte> hash = stackalloc byte[32];
+        Keccak256.Hash([], hash);
+        Assert.Equal("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470", Convert.ToHexStringLower(hash));
+        Assert.True(Checksums.Eip55("fB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"));
+        Assert.True(Checksums.Eip55("dbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"));
+        Assert.False(Checksums.Eip55("dbF03B407c01E7cD3CBea99509d93f8DDDC8C6Fb"));
+        Assert.Equal(0x00, Checksums.Base58CheckVersion("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"));
+        Assert.Equal(0x05, Checksums.Base58CheckVersion("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"));
+        Assert.True(Checksums.SegwitAddress("bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3", "bc"));
+        Assert.True(Checksums.SegwitAddress("BC1SW50QGDZ25J", "bc"));
+        Assert.False(Checksums.SegwitAddress("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4".Replace("q", "p", StringComparison.Ordinal), "bc"));
+        Assert.True(Checksums.AbaRouting("021000021"));
+        Assert.False(Checksums.AbaRouting("021000022"));
+        Assert.True(Checksums.NhsMod11("9434765919"));
+        Assert.False(Checksums.NhsMod11("9434765918"));
+    }
 
     [Fact]
     public void MixedText_FindsEachValueOnce_InOrder()
@@ -74,6 +154,11 @@ public sealed class PiiScannerTests
             "01 23 45 67 89", "07700 900123", "123-45-6789", "666-45-6789", "123456789", "ssn 123456789", "10.0.0.7", "1.2.3.4.5",
             "v1.2.3.4", "version 10.0.14.1", "DE89 3704 0044 0532 0130 00", "ann@corp.example", "2026-11-22", "12:30:45", "#1234567",
             "1,204", "0.3%", "Q3", "p99 182 ms", "a", "the", "call", "phone:", "tel", "(", ")", "+", "-", ".",
+            "a1:b2:c3:d4:e5:f6", "00-1A-2B-3C-4D-5E", "001a.2b3c.4d5e", "2001:db8::1", "fe80::202:b3ff:fe1e:8329", "12:30",
+            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "wallet 0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359", "912-78-1234", "itin 912941234", "routing 021000021", "021000021",
+            "passport", "C03005988", "912345678", "AB 12 34 56 C", "AB123456D", "NHS", "943 476 5919", "9434765919", "born", "DOB:",
+            "17/05/1990", "1985-12-01", "March 3, 1978", "GB82WEST12345698765432", "XX12", "DE89", "ABCD", "b", "bc1", "0x",
         ];
         string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x"];
         var random = new Random(20261122);

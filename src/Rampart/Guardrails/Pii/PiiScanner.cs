@@ -8,7 +8,8 @@ namespace Rampart.Guardrails.Pii;
 /// <summary>
 /// Finds personal data in a text. Each type has a linear-time candidate pattern and a validator that does the
 /// real work: Luhn and issuer ranges for cards, mod-97 and country lengths for IBANs, parsing for IP addresses,
-/// the SSA's invalid ranges for SSNs, numbering-plan rules and context words for phone numbers.
+/// the SSA's invalid ranges for SSNs, numbering-plan rules and context words for phone numbers, Base58Check,
+/// bech32 and EIP-55 for wallets, ABA and mod-11 check digits for routing and NHS numbers.
 /// </summary>
 internal static partial class PiiScanner
 {
@@ -18,86 +19,98 @@ internal static partial class PiiScanner
     public static List<Finding> Scan(string text) => Scan(text, windowed: true);
 
     /// <summary>
-    /// <paramref name="windowed"/>: the digit-based patterns (cards, SSNs, phones, IPv4) run only inside "digit
-    /// clusters" (runs of digits and separators holding at least four digits) instead of over the whole text, which
-    /// ordinary prose rarely contains. The whole-text scan is kept as the reference the windowed one is tested against.
+    /// <paramref name="windowed"/>: every pattern except e-mail runs only inside windows around cheap anchors instead of
+    /// over the whole text — digit clusters for the digit-based types, uppercase-pair-and-two-digits for IBANs, runs of
+    /// hex digits and separators for IPv6 and MAC addresses, word starts for wallets, context words for dates of birth.
+    /// Each window holds every span its patterns could match, so the result is the same; the whole-text scan is kept as
+    /// the reference the windowed one is tested against. Order matters: the first detector to claim a span keeps it.
     /// </summary>
     internal static List<Finding> Scan(string text, bool windowed)
     {
         var findings = new List<Finding>();
-        var hasDigit = text.AsSpan().IndexOfAny(Digits) >= 0;
+        (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))
         {
             Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true);
         }
 
-        if (hasDigit)
+        foreach (var (start, length) in windowed ? HexClusters(text) : whole)
         {
-            Collect(findings, text, 0, text.Length, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
-            foreach (var (start, length) in windowed ? DigitClusters(text) : [(0, text.Length)])
+            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t, s, l));
+            Collect(findings, text, start, length, MacPattern(), PiiTypes.MacAddress, static (t, s, l) => IsMac(t, s, l));
+        }
+
+        if (text.AsSpan().IndexOfAny(Digits) < 0)
+        {
+            findings.Sort((a, b) => a.Start.CompareTo(b.Start));
+            return findings; // every other type holds at least one digit
+        }
+
+        foreach (var (start, length) in windowed ? DateContextWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, DatePattern(), PiiTypes.DateOfBirth, static (t, s, l) => IsDateOfBirth(t, s, l));
+        }
+
+        foreach (var (start, length) in windowed ? IbanWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, IbanPattern(), PiiTypes.Iban, static (t, s, l) => IsIban(t.AsSpan(s, l)));
+        }
+
+        foreach (var (start, length) in windowed ? WalletWindows(text) : whole)
+        {
+            Collect(findings, text, start, length, Base58AddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsBase58Address(t, s, l));
+            Collect(findings, text, start, length, SegwitAddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsSegwitAddress(t, s, l));
+            Collect(findings, text, start, length, EthereumAddressPattern(), PiiTypes.CryptoWallet, static (t, s, l) => IsEthereumAddress(t, s, l));
+        }
+
+        foreach (var (start, length) in windowed ? DigitClusters(text) : whole)
+        {
+            // Cheap necessary conditions first: each pattern runs only where its validator could accept something.
+            var digits = CountDigits(text.AsSpan(start, length));
+            if (digits >= 13)
             {
                 Collect(findings, text, start, length, CardPattern(), PiiTypes.CreditCard, static (t, s, l) => IsCard(t.AsSpan(s, l)));
+            }
+
+            if (digits >= 9 && ContextReaches(text, start, length, RoutingContext))
+            {
+                Collect(findings, text, start, length, NineDigitsPattern(), PiiTypes.UsBankRouting, static (t, s, l) => IsBankRouting(t, s, l));
+            }
+
+            if (digits >= 8 && ContextReaches(text, start, length, PassportContext))
+            {
+                Collect(findings, text, start, length, PassportPattern(), PiiTypes.UsPassport, static (t, s, l) => IsUsPassport(t, s, l));
+            }
+
+            if (digits >= 9)
+            {
+                Collect(findings, text, start, length, SsnPattern(), PiiTypes.UsItin, static (t, s, l) => IsItin(t, s, l));
                 Collect(findings, text, start, length, SsnPattern(), PiiTypes.Ssn, static (t, s, l) => IsSsn(t, s, l));
+            }
+
+            if (digits >= 6 && text.AsSpan(start, length).ContainsAnyInRange('A', 'Z'))
+            {
+                Collect(findings, text, start, length, NinoPattern(), PiiTypes.UkNino, static (t, s, l) => IsNino(t, s, l));
+            }
+
+            if (digits >= 10)
+            {
+                Collect(findings, text, start, length, NhsPattern(), PiiTypes.UkNhs, static (t, s, l) => IsNhs(t, s, l));
+            }
+
+            if (digits >= 8)
+            {
                 Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
+            }
+
+            if (text.AsSpan(start, length).Count('.') >= 3)
+            {
                 Collect(findings, text, start, length, Ipv4Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv4(t, s, l));
             }
         }
 
-        if (text.Contains(':', StringComparison.Ordinal))
-        {
-            Collect(findings, text, 0, text.Length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t.AsSpan(s, l)));
-        }
-
         findings.Sort((a, b) => a.Start.CompareTo(b.Start));
         return findings;
-    }
-
-    private static readonly SearchValues<char> ClusterChars = SearchValues.Create("0123456789 -.()+");
-
-    /// <summary>
-    /// Windows around runs of digits and number separators that hold four or more digits, widened by one character
-    /// each side so that word boundaries and a leading '+' or '(' read as they do in the whole text.
-    /// </summary>
-    private static IEnumerable<(int Start, int Length)> DigitClusters(string text)
-    {
-        var position = 0;
-        while (position < text.Length)
-        {
-            var first = text.AsSpan(position).IndexOfAny(Digits);
-            if (first < 0)
-            {
-                yield break;
-            }
-
-            var start = position + first;
-            var end = start;
-            var digits = 0;
-            while (end < text.Length && ClusterChars.Contains(text[end]))
-            {
-                if (char.IsAsciiDigit(text[end]))
-                {
-                    digits++;
-                }
-
-                end++;
-            }
-
-            if (digits >= 4)
-            {
-                // Separators may lead the number too ("(415) 555…", "+44 …"): walk back over them.
-                var from = start;
-                while (from > 0 && ClusterChars.Contains(text[from - 1]))
-                {
-                    from--;
-                }
-
-                var windowStart = Math.Max(0, from - 1);
-                var windowEnd = Math.Min(text.Length, end + 1);
-                yield return (windowStart, windowEnd - windowStart);
-            }
-
-            position = Math.Max(end, start + 1);
-        }
     }
 
     private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type, Func<string, int, int, bool> validate)
@@ -284,6 +297,11 @@ internal static partial class PiiScanner
             return false;
         }
 
+        if (candidate[0] != '+' && !IsStandaloneNumber(text, start, length))
+        {
+            return false;
+        }
+
         if (candidate[0] == '+')
         {
             // E.164: at most 15 digits; real international numbers have at least 8.
@@ -343,8 +361,16 @@ internal static partial class PiiScanner
     [GeneratedRegex(@"(?:[0-9A-Fa-f]{1,4}:){1,7}(?:(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4}|:)|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}", Linear)]
     private static partial Regex Ipv6Pattern();
 
-    private static bool IsIpv6(ReadOnlySpan<char> candidate)
+    private static bool IsIpv6(string text, int start, int length)
     {
+        // "Base::Add" holds the valid address "e::Add": an address is not glued to a word or a longer colon chain.
+        var end = start + length;
+        if ((start > 0 && (IsWordChar(text[start - 1]) || text[start - 1] is ':' or '.')) || (end < text.Length && (IsWordChar(text[end]) || text[end] == ':')))
+        {
+            return false;
+        }
+
+        var candidate = text.AsSpan(start, length);
         // Parsed, not just matched; and either the full eight groups or a "::" compression with real groups
         // around it, which times ("12:30:45") and MAC-like strings do not have.
         var colons = candidate.Count(':');
@@ -355,18 +381,85 @@ internal static partial class PiiScanner
 
     // ---- context ----
 
+    /// <summary>
+    /// Whether one of <paramref name="words"/> starts a word within <paramref name="window"/> characters before
+    /// <paramref name="start"/> ("call" counts, "recall" does not).
+    /// </summary>
     private static bool HasContext(string text, int start, string[] words, int window = 40)
     {
         var from = Math.Max(0, start - window);
         var before = text.AsSpan(from, start - from);
         foreach (var word in words)
         {
-            if (before.Contains(word, StringComparison.OrdinalIgnoreCase))
+            var offset = 0;
+            while (offset < before.Length)
+            {
+                var found = before[offset..].IndexOf(word, StringComparison.OrdinalIgnoreCase);
+                if (found < 0)
+                {
+                    break;
+                }
+
+                var at = from + offset + found;
+                if (at == 0 || !char.IsLetter(text[at - 1]))
+                {
+                    return true;
+                }
+
+                offset += found + 1;
+            }
+        }
+
+        return false;
+    }
+
+    private static int CountDigits(ReadOnlySpan<char> span)
+    {
+        var count = 0;
+        var rest = span;
+        int at;
+        while ((at = rest.IndexOfAny(Digits)) >= 0)
+        {
+            count++;
+            rest = rest[(at + 1)..];
+        }
+
+        return count;
+    }
+
+    /// <summary>Whether a context word occurs anywhere a match in this window could look back to (a necessary condition of <see cref="HasContext"/>).</summary>
+    private static bool ContextReaches(string text, int start, int length, string[] words, int window = 40)
+    {
+        var from = Math.Max(0, start - window);
+        var reach = text.AsSpan(from, start + length - from);
+        foreach (var word in words)
+        {
+            if (reach.Contains(word, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Not the tail or head of a longer group of numbers ("ref 4212 0288 3543 8378" holds no phone number "0288 3543
+    /// 8378"); a lone "1" before a North American number is its country code.
+    /// </summary>
+    private static bool IsStandaloneNumber(string text, int start, int length)
+    {
+        var end = start + length;
+        var before = start >= 2 && text[start - 1] is ' ' or '-' or '.' && char.IsAsciiDigit(text[start - 2])
+                     && !(text[start - 2] == '1' && (start == 2 || !char.IsAsciiDigit(text[start - 3]) && text[start - 3] != '+'));
+        var after = end + 1 < text.Length && text[end] is ' ' or '-' or '.' && char.IsAsciiDigit(text[end + 1]);
+        return !before && !after;
+    }
+
+    /// <summary>Not glued to a letter or digit on either side: a value cut out of a longer token is not that value.</summary>
+    private static bool IsBounded(string text, int start, int length)
+    {
+        var end = start + length;
+        return (start == 0 || !char.IsLetterOrDigit(text[start - 1])) && (end == text.Length || !char.IsLetterOrDigit(text[end]));
     }
 }

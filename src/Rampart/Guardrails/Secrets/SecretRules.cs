@@ -42,8 +42,9 @@ internal static partial class SecretRules
         new("rampart-api-key", "Rampart API key", ["rmp_"], RampartKey()) { Validate = v => ApiKeys.IsWellFormed(v) },
         new("private-key", "Private key (PEM)", ["PRIVATE KEY"], PemPrivateKey()) { WholeToken = false },
         new("jwt", "JSON Web Token", ["eyJ"], Jwt()) { Validate = IsJwt },
-        new("database-url", "Database connection string with password", ["://"], DatabaseUrl()) { Validate = IsRealPassword },
+        // JDBC first: "jdbc:postgresql://u:p@h" holds a database URL too, and the more specific kind should name it.
         new("jdbc-password", "JDBC connection string with password", ["jdbc:"], JdbcPassword()) { Validate = IsRealPassword, KeywordComparison = StringComparison.OrdinalIgnoreCase },
+        new("database-url", "Database connection string with password", ["://"], DatabaseUrl()) { Validate = IsRealPassword },
         new("ado-connection-string", "Connection string with password", ["password", "pwd"], AdoConnectionString()) { Validate = IsRealPassword, KeywordComparison = StringComparison.OrdinalIgnoreCase },
         new("http-authorization", "HTTP Authorization credential", ["bearer", "basic", "authorization"], HttpAuthorization()) { MinEntropy = 3.0, KeywordComparison = StringComparison.OrdinalIgnoreCase },
         new("generic-secret", "Secret assignment", ["key", "secret", "token", "password", "passwd", "pwd", "credential"], GenericAssignment())
@@ -194,11 +195,17 @@ internal static partial class SecretRules
         && !value.Equals("password", StringComparison.OrdinalIgnoreCase) && !value.Equals("pass", StringComparison.OrdinalIgnoreCase)
         && !value.Equals("pwd", StringComparison.OrdinalIgnoreCase) && !value.Equals("secret", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Generic assignments fire only on values that look machine-generated: mixed character classes, no spaces.</summary>
+    /// <summary>
+    /// Generic assignments fire only on values that look machine-generated: mixed character classes, no spaces. Letters
+    /// alone count when long and about evenly mixed in case, as random base62 is and identifiers ("getAccessToken") are not.
+    /// </summary>
     private static bool IsRandomLooking(string value)
     {
-        var classes = (value.Any(char.IsAsciiLetterLower) ? 1 : 0) + (value.Any(char.IsAsciiLetterUpper) ? 1 : 0)
+        var upper = value.Count(char.IsAsciiLetterUpper);
+        var lower = value.Count(char.IsAsciiLetterLower);
+        var classes = (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0)
                       + (value.Any(char.IsAsciiDigit) ? 1 : 0) + (value.Any(c => !char.IsAsciiLetterOrDigit(c)) ? 1 : 0);
-        return classes >= 2 && value.Any(char.IsAsciiDigit) || classes >= 3;
+        var evenCase = value.Length >= 16 && upper >= 0.3 * value.Length && lower >= 0.3 * value.Length;
+        return classes >= 2 && value.Any(char.IsAsciiDigit) || classes >= 3 || evenCase;
     }
 }

@@ -9,12 +9,22 @@ namespace Rampart.Guardrails.Secrets;
 internal sealed class SecretScanner
 {
     private readonly IReadOnlyList<SecretRule> _rules;
-    private readonly SearchValues<string> _anyKeyword;
+    private readonly SearchValues<string>[] _keywordSets;
+    private readonly (string Keyword, StringComparison Comparison)[] _shortKeywords;
 
     public SecretScanner(IReadOnlyList<SecretRule> rules)
     {
         _rules = rules;
-        _anyKeyword = SearchValues.Create(rules.SelectMany(r => r.Keywords).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(), StringComparison.OrdinalIgnoreCase);
+
+        // One multi-string search per comparison and keyword length (3, 4+): a set mixing two-letter keywords with
+        // long ones, or folding case for issuers' case-sensitive prefixes, searches several times slower. The few
+        // two-letter keywords ("SK", "Q~") are single-string searches, which are vectorised and fast.
+        var keywords = rules.SelectMany(r => r.Keywords.Select(k => (Keyword: k, Comparison: r.KeywordComparison))).Distinct().ToList();
+        _shortKeywords = keywords.Where(k => k.Keyword.Length <= 2).ToArray();
+        _keywordSets = keywords.Where(k => k.Keyword.Length > 2)
+            .GroupBy(k => (k.Comparison, Long: k.Keyword.Length > 3))
+            .Select(g => SearchValues.Create(g.Select(k => k.Keyword).Distinct().ToArray(), g.Key.Comparison))
+            .ToArray();
     }
 
     public static SecretScanner Default { get; } = new(SecretRules.All);
@@ -22,7 +32,7 @@ internal sealed class SecretScanner
     public List<Finding> Scan(string text)
     {
         var findings = new List<Finding>();
-        if (text.AsSpan().IndexOfAny(_anyKeyword) < 0)
+        if (!ContainsAnyKeyword(text))
         {
             return findings;
         }
@@ -65,6 +75,27 @@ internal sealed class SecretScanner
 
     private static bool IsWholeToken(string text, int start, int length) =>
         (start == 0 || !TokenChars.Contains(text[start - 1])) && (start + length == text.Length || !TokenChars.Contains(text[start + length]));
+
+    private bool ContainsAnyKeyword(string text)
+    {
+        foreach (var set in _keywordSets)
+        {
+            if (text.AsSpan().IndexOfAny(set) >= 0)
+            {
+                return true;
+            }
+        }
+
+        foreach (var (keyword, comparison) in _shortKeywords)
+        {
+            if (text.Contains(keyword, comparison))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool ContainsKeyword(string text, SecretRule rule)
     {
