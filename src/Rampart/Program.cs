@@ -1,3 +1,4 @@
+using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Cli;
 using Rampart.Data;
@@ -18,10 +19,12 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResol
 builder.Services
     .AddRampartData(builder.Configuration)
     .AddRampartAuth()
+    .AddRampartAudit(builder.Configuration)
     .AddRampartProviders();
 
 var app = builder.Build();
 app.UseRequestIds();
+app.UseAuditLog();
 app.UseApiErrorEnvelopes();
 app.UseAuthentication();
 app.UseAuthorization();

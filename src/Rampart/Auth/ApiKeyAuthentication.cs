@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Rampart.Audit;
 using Rampart.OpenAI;
 
 namespace Rampart.Auth;
@@ -36,11 +37,13 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         if (caller is null)
         {
+            Context.Audit().Verdicts.Add($"API key refused: {KeyCheck.Reason(result)}");
             Context.Features.Set(new AuthFailure(result));
             return AuthenticateResult.Fail(result);
         }
 
         Context.Features.Set(caller);
+        Context.Audit().SetCaller(caller);
         if (!caller.IsMaster)
         {
             usage.Record(caller.KeyId);
@@ -130,6 +133,19 @@ internal static class KeyCheck
     public const string Revoked = "This API key has been revoked. Create a new one on your Profile page.";
     public const string Expired = "This API key has expired. Create a new one on your Profile page.";
     public const string UserDisabled = "The account this API key belongs to is disabled.";
+
+    /// <summary>The reason in one word, for the audit log.</summary>
+    public static string Reason(string message) => message switch
+    {
+        Missing => "missing",
+        NotBearer => "not_bearer",
+        Malformed => "malformed",
+        Unknown => "unknown",
+        Revoked => "revoked",
+        Expired => "expired",
+        UserDisabled => "user_disabled",
+        _ => "other",
+    };
 }
 
 /// <summary><c>RAMPART_MASTER_KEY</c>: an org-admin key from configuration, compared in constant time by hash.</summary>

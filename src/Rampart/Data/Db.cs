@@ -46,6 +46,10 @@ internal sealed class Db
         return new Db(SqlDialect.Sqlite, builder.ToString(), path);
     }
 
+    /// <summary>The same database with another wait for locks and slow statements, for writers that must fail fast rather than queue.</summary>
+    public Db WithCommandTimeout(int seconds) =>
+        new(Dialect, new SqliteConnectionStringBuilder(_connectionString) { DefaultTimeout = seconds }.ToString(), Description);
+
     public static string DataDirectory(IConfiguration configuration) =>
         Path.GetFullPath(configuration["RAMPART_DATA_DIR"] is { Length: > 0 } dir ? dir : "data");
 

@@ -1,3 +1,4 @@
+using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Guardrails;
 using Rampart.OpenAI;
@@ -12,7 +13,8 @@ namespace Rampart.Gateway;
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → parse and validate → resolve the
 /// workspace → guardrails on the request → apply its policy → route to a provider (retries, fallbacks) → complete
-/// or stream → guardrails on the answer (output scan, restoration).
+/// or stream → guardrails on the answer (output scan, restoration). Each step notes what it learned on the request's
+/// <see cref="AuditEntry"/>; the audit middleware records it whatever the outcome.
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
@@ -20,6 +22,7 @@ internal static partial class ChatCompletionsEndpoint
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
+        var audit = http.Audit();
 
         var (request, invalid) = await ChatRequestReader.ReadAsync(http.Request, cancellationToken);
         if (request is null)
@@ -28,6 +31,8 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        audit.SetRequest(request);
+
         var snapshot = access.Current;
         var (route, unroutable) = ModelResolver.Resolve(snapshot, caller, request.Model!, providers);
         if (route is null)
@@ -35,6 +40,8 @@ internal static partial class ChatCompletionsEndpoint
             await unroutable!.WriteAsync(http);
             return;
         }
+
+        audit.SetWorkspace(route.Workspace);
 
         var policy = route.Workspace.Policy;
         var (restore, restoreRefused) = ChatPlan.PiiRestoration(request, route.Workspace);
@@ -48,13 +55,16 @@ internal static partial class ChatCompletionsEndpoint
         var vault = restore ? new PiiVault() : null;
         var guard = RequestGuard.Inspect(request, piiMode, policy.Secrets, vault);
         SetGuardrailHeaders(http.Response, guard);
+        audit.Verdicts.AddRange(AuditVerdicts.Of(guard));
         if (guard.Blocked is { } blocked)
         {
+            audit.Outcome = AuditOutcomes.Blocked;
             await blocked.WriteAsync(http);
             return;
         }
 
         var plan = ChatPlan.Create(guard.Request, route);
+        audit.SetUpstream(plan.Upstream);
 
         var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault);
         IReadOnlyList<RouteTarget> targets = route.Direct
@@ -78,6 +88,7 @@ internal static partial class ChatCompletionsEndpoint
         {
             // The client went away; the provider call was cancelled with it. Nothing left to answer.
             LogClientGone(logger, http.TraceIdentifier);
+            audit.Outcome = AuditOutcomes.ClientDisconnected;
         }
     }
 
@@ -85,6 +96,8 @@ internal static partial class ChatCompletionsEndpoint
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
         var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
+        var audit = http.Audit();
+        audit.SetRouted(result.ServedBy, result.Error, result.Attempts);
         if (result.Error is { } error)
         {
             await error.ToApiError().WriteAsync(http);
@@ -92,7 +105,13 @@ internal static partial class ChatCompletionsEndpoint
         }
 
         SetRouteHeaders(http.Response, route, result.ServedBy!);
+        audit.SetUsage(result.Value!.Usage);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
+        if (AuditVerdicts.Output(rewriter?.Scanner) is { } outputVerdict)
+        {
+            audit.Verdicts.Add(outputVerdict);
+        }
+
         if (rewriter?.Scanner is { } scanner)
         {
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
@@ -105,6 +124,8 @@ internal static partial class ChatCompletionsEndpoint
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
     {
         var result = await router.StreamAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
+        var audit = http.Audit();
+        audit.SetRouted(result.ServedBy, result.Error, result.Attempts);
         if (result.Error is { } error)
         {
             // Nothing has been sent yet, so the failure still gets its proper status code.
@@ -119,9 +140,11 @@ internal static partial class ChatCompletionsEndpoint
         {
             await foreach (var chunk in result.Value!.WithCancellation(cancellationToken))
             {
+                audit.Streamed(chunk);
                 if ((rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
                 {
                     await sse.WriteAsync(outgoing, cancellationToken);
+                    audit.FirstByte();
                 }
             }
 
@@ -135,7 +158,16 @@ internal static partial class ChatCompletionsEndpoint
         catch (UpstreamException ex)
         {
             // After the first byte there is no retrying: the caller gets a clean error event instead.
+            audit.Outcome = AuditOutcomes.StreamFailed;
+            audit.Failed(ex.Error.ToApiError());
             await sse.WriteErrorAsync(ex.Error.ToApiError(), cancellationToken);
+        }
+        finally
+        {
+            if (AuditVerdicts.Output(rewriter?.Scanner) is { } outputVerdict)
+            {
+                audit.Verdicts.Add(outputVerdict);
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using Rampart.Audit;
 
 namespace Rampart.OpenAI;
 
@@ -15,6 +16,7 @@ internal static class ApiResults
             return;
         }
 
+        http.Audit().Failed(error);
         response.StatusCode = error.Status;
         if (error.RetryAfter is { } retryAfter)
         {

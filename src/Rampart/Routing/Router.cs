@@ -6,7 +6,11 @@ namespace Rampart.Routing;
 /// <summary>Who answered a routed call, and after how many tries.</summary>
 internal sealed record ServedBy(RouteTarget Target, IChatProvider Provider, string? StandsInFor, int Attempts);
 
-internal readonly record struct Routed<T>(T? Value, UpstreamError? Error, ServedBy? ServedBy);
+internal readonly record struct Routed<T>(T? Value, UpstreamError? Error, ServedBy? ServedBy)
+{
+    /// <summary>Provider calls made in all, across retries and fallbacks.</summary>
+    public int Attempts { get; init; }
+}
 
 /// <summary>
 /// Sends a request to the first target that answers: each target in order (the workspace's model, then its
@@ -35,6 +39,7 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
     {
         var candidates = Candidates(targets, credentialFor);
         UpstreamError? lastError = null;
+        var calls = 0;
         foreach (var (target, choice) in candidates)
         {
             if (choice.Provider is not { } provider)
@@ -46,10 +51,11 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
             var upstream = request with { Model = choice.StandsInFor is null ? target.Model : Providers.Demo.DemoProvider.ModelName };
             for (var attempt = 0; ; attempt++)
             {
+                calls++;
                 var result = await breakers.ExecuteAsync(target, ct => CallWithTimeoutAsync(provider, upstream, call, policy, streaming, ct), cancellationToken);
                 if (result.Error is not { } error)
                 {
-                    return new Routed<T>(result.Value, null, new ServedBy(target, provider, choice.StandsInFor, attempt + 1));
+                    return new Routed<T>(result.Value, null, new ServedBy(target, provider, choice.StandsInFor, attempt + 1)) { Attempts = calls };
                 }
 
                 lastError = error;
@@ -77,7 +83,7 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
         }
 
         return new Routed<T>(default, lastError ?? new UpstreamError(UpstreamErrorKind.NotConfigured, targets[0].Provider,
-            $"No provider is available for '{targets[0]}'."), null);
+            $"No provider is available for '{targets[0]}'."), null) { Attempts = calls };
     }
 
     /// <summary>

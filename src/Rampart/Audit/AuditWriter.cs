@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Rampart.Audit;
+
+/// <summary>
+/// Takes audit records off the request path and writes them in batches: one transaction per batch of up to
+/// <c>Rampart:Audit:BatchSize</c> records, at most every <c>Rampart:Audit:FlushIntervalMilliseconds</c> when traffic is light.
+/// A batch the database refuses goes to the <see cref="AuditSpool"/> and is replayed once a write succeeds again;
+/// a record that finds the queue full is spooled at once. Stopping drains the queue, so nothing is left in memory.
+/// </summary>
+internal sealed partial class AuditWriter : BackgroundService
+{
+    private readonly AuditStore _store;
+    private readonly AuditSpool _spool;
+    private readonly ILogger<AuditWriter> _logger;
+    private readonly Channel<AuditRecord> _queue;
+    private readonly ConcurrentQueue<AuditRecord> _unsaved = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly int _batchSize;
+    private readonly TimeSpan _interval;
+    private int _spooledWhileFull;
+
+    public AuditWriter(AuditStore store, AuditSpool spool, IConfiguration configuration, ILogger<AuditWriter> logger)
+    {
+        _store = store;
+        _spool = spool;
+        _logger = logger;
+        _batchSize = Math.Max(1, configuration.GetValue("Rampart:Audit:BatchSize", 500));
+        _interval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:Audit:FlushIntervalMilliseconds", 1000));
+        _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(Math.Max(1, configuration.GetValue("Rampart:Audit:QueueCapacity", 10_000)))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Never blocks the request for long: a full queue (or a stopped writer) sends the record straight to the spool.</summary>
+    public void Enqueue(AuditRecord record)
+    {
+        if (_queue.Writer.TryWrite(record))
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _spooledWhileFull);
+        SpoolOrKeep([record]);
+    }
+
+    /// <summary>Writes everything queued so far, then replays the spool if the database takes writes again.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            var healthy = true;
+            while (TakeBatch() is { Count: > 0 } batch)
+            {
+                healthy &= await WriteOrSpoolAsync(batch);
+            }
+
+            if (healthy)
+            {
+                await ReplayAsync();
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // From here on Enqueue spools directly; whatever is queued is written (or spooled) now.
+        _queue.Writer.TryComplete();
+        await FlushAsync(CancellationToken.None);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!_spool.HasPending && _unsaved.IsEmpty && !await _queue.Reader.WaitToReadAsync(stoppingToken))
+                {
+                    return;
+                }
+
+                // Light traffic: wait a moment so one transaction carries many records. A full batch goes at once.
+                if (_queue.Reader.Count < _batchSize)
+                {
+                    await Task.Delay(_interval, stoppingToken);
+                }
+
+                await WriteOneBatchAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: StopAsync writes what is left.
+        }
+    }
+
+    private async Task WriteOneBatchAsync()
+    {
+        await _writeLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            var batch = TakeBatch();
+            if ((batch.Count == 0 || await WriteOrSpoolAsync(batch)) && _spool.HasPending)
+            {
+                await ReplayAsync();
+            }
+
+            if (Interlocked.Exchange(ref _spooledWhileFull, 0) is > 0 and var spooled)
+            {
+                LogSpooledWhileFull(spooled);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private List<AuditRecord> TakeBatch()
+    {
+        var batch = new List<AuditRecord>(Math.Min(_batchSize, 64));
+        while (batch.Count < _batchSize && _unsaved.TryDequeue(out var kept))
+        {
+            batch.Add(kept);
+        }
+
+        while (batch.Count < _batchSize && _queue.Reader.TryRead(out var record))
+        {
+            batch.Add(record);
+        }
+
+        return batch;
+    }
+
+    /// <summary>True when the database took the batch. Database writes are not cancelled: a batch under way finishes even at shutdown.</summary>
+    private async Task<bool> WriteOrSpoolAsync(List<AuditRecord> batch)
+    {
+        try
+        {
+            await _store.WriteAsync(batch, CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            LogWriteFailed(ex, batch.Count);
+            SpoolOrKeep(batch);
+            return false;
+        }
+    }
+
+    private void SpoolOrKeep(List<AuditRecord> records)
+    {
+        try
+        {
+            _spool.Append(records);
+        }
+        catch (Exception ex)
+        {
+            // Neither the database nor the disk: keep them in memory for the next round rather than lose them.
+            LogSpoolFailed(ex, records.Count);
+            foreach (var record in records)
+            {
+                _unsaved.Enqueue(record);
+            }
+        }
+    }
+
+    /// <summary>Writes spooled records back in batches (duplicates of stored ones are skipped), deleting each file once it is all in.</summary>
+    private async Task ReplayAsync()
+    {
+        if (!_spool.HasPending)
+        {
+            return;
+        }
+
+        IReadOnlyList<string> files;
+        try
+        {
+            files = _spool.TakeForReplay();
+        }
+        catch (IOException ex)
+        {
+            LogReplayFailed(ex, 0);
+            return;
+        }
+
+        foreach (var file in files)
+        {
+            var replayed = 0;
+            var unreadable = 0;
+            try
+            {
+                var batch = new List<AuditRecord>(_batchSize);
+                foreach (var record in AuditSpool.Read(file, () => unreadable++))
+                {
+                    batch.Add(record);
+                    if (batch.Count == _batchSize)
+                    {
+                        replayed += await _store.WriteAsync(batch, CancellationToken.None);
+                        batch.Clear();
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    replayed += await _store.WriteAsync(batch, CancellationToken.None);
+                }
+
+                _spool.Replayed(file);
+                LogReplayed(replayed, unreadable);
+            }
+            catch (Exception ex)
+            {
+                // The file stays; the next replay starts it again and skips what is already stored.
+                LogReplayFailed(ex, replayed);
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} audit records failed; they are spooled to disk and will be replayed")]
+    private partial void LogWriteFailed(Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Spooling {Count} audit records failed; they are kept in memory and retried")]
+    private partial void LogSpoolFailed(Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} audit records found the queue full and were spooled to disk")]
+    private partial void LogSpooledWhileFull(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replayed the audit spool: {Count} records stored, {Unreadable} unreadable lines skipped")]
+    private partial void LogReplayed(int count, int unreadable);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replaying the audit spool failed after {Count} records; will retry")]
+    private partial void LogReplayFailed(Exception exception, int count);
+}
