@@ -52,7 +52,7 @@ internal sealed class AuditEntry(string id, long createdAt)
 
     public Usage? Usage { get; private set; }
 
-    public long? TtftMs { get; private set; }
+    public double? TtftMs { get; private set; }
 
     public string? ClientIp { get; set; }
 
@@ -132,7 +132,8 @@ internal sealed class AuditEntry(string id, long createdAt)
             Workspace = Workspace,
             RequestedModel = AuditText.Clean(RequestedModel, MaxTextLength),
             Provider = Provider,
-            ServedModel = ServedModel,
+            // Caller-controlled when the request named a provider model directly.
+            ServedModel = AuditText.Clean(ServedModel, MaxTextLength),
             Status = status,
             Outcome = outcome,
             ErrorCode = ErrorCode,
@@ -150,7 +151,7 @@ internal sealed class AuditEntry(string id, long createdAt)
         };
     }
 
-    /// <summary>The provider's counts; else, when an upstream call was made, an estimate of about four characters per token.</summary>
+    /// <summary>The provider's counts; else, when a provider answered (fully or in part), an estimate of about four characters per token.</summary>
     private (long? Prompt, long? Completion, bool Estimated) Tokens()
     {
         if (Usage is { } usage)
@@ -158,7 +159,8 @@ internal sealed class AuditEntry(string id, long createdAt)
             return (usage.PromptTokens, usage.CompletionTokens, false);
         }
 
-        if (Attempts == 0 || _upstream is null)
+        // Only a provider that accepted the request may bill for it; a refused or failed call reports nothing to estimate.
+        if (ServedModel is null || _upstream is null)
         {
             return (null, null, false);
         }
@@ -166,7 +168,8 @@ internal sealed class AuditEntry(string id, long createdAt)
         return (TokenEstimate.FromChars(TokenEstimate.PromptChars(_upstream)), TokenEstimate.FromChars(_streamedChars), true);
     }
 
-    private long ElapsedMs() => (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+    /// <summary>Milliseconds to the microsecond: a fast stream's first byte and its end can fall within the same millisecond.</summary>
+    private double ElapsedMs() => Math.Round(Stopwatch.GetElapsedTime(_started).TotalMilliseconds, 3);
 }
 
 internal static class AuditEntryExtensions

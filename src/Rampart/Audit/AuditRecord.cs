@@ -44,7 +44,10 @@ internal sealed record AuditRecord
 
     public bool Stream { get; init; }
 
-    /// <summary>Upstream calls made (retries and fallbacks included); 0 when the request never reached a provider.</summary>
+    /// <summary>
+    /// Upstream calls made (retries and fallbacks included), as counted when routing returned: 0 when the request
+    /// never reached a provider, and also when the client left while the first call was still waiting.
+    /// </summary>
     public int Attempts { get; init; }
 
     public long? PromptTokens { get; init; }
@@ -57,10 +60,10 @@ internal sealed record AuditRecord
     /// <summary>From the price table; null when the model has no price there or no tokens were used.</summary>
     public double? CostUsd { get; init; }
 
-    public long LatencyMs { get; init; }
+    public double LatencyMs { get; init; }
 
     /// <summary>Time to the first byte of a streamed answer; null for anything but a stream that started.</summary>
-    public long? TtftMs { get; init; }
+    public double? TtftMs { get; init; }
 
     public string? ClientIp { get; init; }
 

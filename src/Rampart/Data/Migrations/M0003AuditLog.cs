@@ -30,8 +30,8 @@ internal static class M0003AuditLog
             completion_tokens BIGINT NULL,
             tokens_estimated INTEGER NOT NULL,
             cost_usd DOUBLE PRECISION NULL,
-            latency_ms BIGINT NOT NULL,
-            ttft_ms BIGINT NULL,
+            latency_ms DOUBLE PRECISION NOT NULL,
+            ttft_ms DOUBLE PRECISION NULL,
             client_ip TEXT NULL,
             user_agent TEXT NULL
         )
