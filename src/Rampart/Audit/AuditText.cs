@@ -18,7 +18,8 @@ internal static class AuditText
         }
 
         var findings = SecretScanner.Default.Scan(text);
-        findings.AddRange(PiiScanner.Scan(text).Where(p => !Guardrails.Finding.OverlapsAny(findings, p.Start, p.Length)));
+        // IP addresses excepted: browsers' version numbers look like them (Chrome/120.0.0.0), and the client's address is recorded anyway.
+        findings.AddRange(PiiScanner.Scan(text).Where(p => p.Kind != PiiTypes.IpAddress && !Guardrails.Finding.OverlapsAny(findings, p.Start, p.Length)));
         if (findings.Count > 0)
         {
             findings.Sort((a, b) => a.Start.CompareTo(b.Start));
