@@ -2,6 +2,7 @@ using Rampart.Auth;
 using Rampart.Cli;
 using Rampart.Data;
 using Rampart.Gateway;
+using Rampart.Guardrails.Rules;
 using Rampart.Hosting;
 using Rampart.OpenAI;
 using Rampart.Providers;
@@ -18,7 +19,8 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResol
 builder.Services
     .AddRampartData(builder.Configuration)
     .AddRampartAuth()
-    .AddRampartProviders();
+    .AddRampartProviders()
+    .AddRampartFirewall();
 
 var app = builder.Build();
 app.UseRequestIds();

@@ -1,5 +1,6 @@
 using Rampart.Auth;
 using Rampart.Guardrails;
+using Rampart.Guardrails.Rules;
 using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
@@ -11,12 +12,13 @@ namespace Rampart.Gateway;
 
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → parse and validate → resolve the
-/// workspace → guardrails on the request → apply its policy → route to a provider (retries, fallbacks) → complete
-/// or stream → guardrails on the answer (output scan, restoration).
+/// workspace → guardrails on the request → firewall rules (hours, tripwires, topics, volume limits) → apply its
+/// policy → route to a provider (retries, fallbacks) → complete or stream → guardrails on the answer (output scan,
+/// restoration, canary) → settle the volume limits with the reported usage.
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, ILogger<ChatCompletions> logger)
+    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
@@ -54,9 +56,17 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var plan = ChatPlan.Create(guard.Request, route);
+        var firewall = await firewalls.AdmitAsync(caller, route, guard.Request, provider => snapshot.CredentialFor(route.Workspace.Id, provider), cancellationToken);
+        firewall.WriteHeaders(http.Response);
+        if (firewall.Refused is { } refused)
+        {
+            await refused.WriteAsync(http);
+            return;
+        }
 
-        var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault);
+        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage);
+
+        var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault, firewall.Canary);
         IReadOnlyList<RouteTarget> targets = route.Direct
             ? [new RouteTarget(route.Provider, route.Model)]
             : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
@@ -67,11 +77,11 @@ internal static partial class ChatCompletionsEndpoint
         {
             if (request.IsStreaming)
             {
-                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
+                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
             else
             {
-                await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
+                await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -79,10 +89,14 @@ internal static partial class ChatCompletionsEndpoint
             // The client went away; the provider call was cancelled with it. Nothing left to answer.
             LogClientGone(logger, http.TraceIdentifier);
         }
+        finally
+        {
+            await firewall.SettleAsync(CancellationToken.None);
+        }
     }
 
     private static async Task CompleteAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
-        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         if (result.Error is { } error)
@@ -91,8 +105,10 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        firewall.Answered(result.ServedBy!, result.Value!.Usage);
         SetRouteHeaders(http.Response, route, result.ServedBy!);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
+        firewall.WriteHeaders(http.Response);
         if (rewriter?.Scanner is { } scanner)
         {
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
@@ -102,7 +118,7 @@ internal static partial class ChatCompletionsEndpoint
     }
 
     private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
-        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.StreamAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         if (result.Error is { } error)
@@ -113,13 +129,14 @@ internal static partial class ChatCompletionsEndpoint
         }
 
         SetRouteHeaders(http.Response, route, result.ServedBy!);
+        firewall.Answered(result.ServedBy!, null);
         using var sse = new SseWriter(http.Response);
         await sse.StartAsync(cancellationToken);
         try
         {
-            await foreach (var chunk in result.Value!.WithCancellation(cancellationToken))
+            await foreach (var received in result.Value!.WithCancellation(cancellationToken))
             {
-                if ((rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
+                if (firewall.Metered(received, result.ServedBy!) is { } chunk && (rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
                 {
                     await sse.WriteAsync(outgoing, cancellationToken);
                 }
