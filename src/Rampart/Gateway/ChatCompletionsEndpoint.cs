@@ -105,7 +105,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        firewall.Answered(result.ServedBy!, result.Value!.Usage);
+        await firewall.SettleAsync(result.ServedBy, result.Value!.Usage, CancellationToken.None);
         SetRouteHeaders(http.Response, route, result.ServedBy!);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
         firewall.WriteHeaders(http.Response);
@@ -129,14 +129,14 @@ internal static partial class ChatCompletionsEndpoint
         }
 
         SetRouteHeaders(http.Response, route, result.ServedBy!);
-        firewall.Answered(result.ServedBy!, null);
+        firewall.Answered(result.ServedBy!);
         using var sse = new SseWriter(http.Response);
         await sse.StartAsync(cancellationToken);
         try
         {
             await foreach (var received in result.Value!.WithCancellation(cancellationToken))
             {
-                if (firewall.Metered(received, result.ServedBy!) is { } chunk && (rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
+                if (await firewall.MeteredAsync(received, result.ServedBy!) is { } chunk && (rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
                 {
                     await sse.WriteAsync(outgoing, cancellationToken);
                 }

@@ -45,7 +45,7 @@ internal sealed class InMemoryVolumeLimiter(TimeProvider time) : IVolumeLimiter
                 var nextMonth = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
                 if (exceeded is null || nextMonth - now > wait)
                 {
-                    (exceeded, tokensExceeded, wait) = ($"monthly budget (${budget.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})", false, nextMonth - now);
+                    (exceeded, tokensExceeded, wait) = ($"monthly budget (${budget.ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture)})", false, nextMonth - now);
                 }
             }
 

@@ -16,7 +16,7 @@ internal sealed class FirewallPass(IVolumeLimiter limiter, IPriceTable prices, C
     private readonly List<string> _verdicts = [];
     private LimitDecision? _limits;
     private (long Prompt, long Completion, long Total) _estimate;
-    private (ServedBy Served, Usage? Usage)? _answered;
+    private ServedBy? _served;
     private bool _settled;
 
     public ApiError? Refused { get; private set; }
@@ -50,17 +50,17 @@ internal sealed class FirewallPass(IVolumeLimiter limiter, IPriceTable prices, C
     }
 
     /// <summary>
-    /// Notes a streamed chunk's usage, and returns the chunk to pass on: a usage chunk the caller did not ask for is
-    /// dropped (or its usage removed, when it carries choices too).
+    /// Settles with a streamed chunk's usage, and returns the chunk to pass on: a usage chunk the caller did not ask
+    /// for is dropped (or its usage removed, when it carries choices too).
     /// </summary>
-    public ChatCompletionChunk? Metered(ChatCompletionChunk chunk, ServedBy served)
+    public async ValueTask<ChatCompletionChunk?> MeteredAsync(ChatCompletionChunk chunk, ServedBy served)
     {
         if (chunk.Usage is not { } usage)
         {
             return chunk;
         }
 
-        Answered(served, usage);
+        await SettleAsync(served, usage, CancellationToken.None);
         if (callerWantsUsage || !needsUsage)
         {
             return chunk;
@@ -69,14 +69,18 @@ internal sealed class FirewallPass(IVolumeLimiter limiter, IPriceTable prices, C
         return chunk.Choices.Count == 0 ? null : chunk with { Usage = null };
     }
 
-    /// <summary>The provider answered (usage may be unknown: a stream cut short, a provider that reports none).</summary>
-    public void Answered(ServedBy served, Usage? usage) => _answered = (served, usage ?? _answered?.Usage);
+    /// <summary>A stream opened: from now on the request counts as answered, with its estimate unless usage comes.</summary>
+    public void Answered(ServedBy served) => _served = served;
+
+    /// <summary>The end of the request: settles what is not settled yet (no tokens if the provider never answered).</summary>
+    public ValueTask SettleAsync(CancellationToken cancellationToken) => SettleAsync(_served, null, cancellationToken);
 
     /// <summary>
-    /// Replaces the token estimate with the reported usage and counts the cost against the budget. Not answered at all
-    /// (the provider failed): no tokens. Answered without usage: the estimate stands. Runs once.
+    /// Replaces the token estimate with the reported usage and counts the cost against the budget — before the answer
+    /// leaves, so the caller's next request already sees it. Not answered (the provider failed): no tokens. Answered
+    /// without usage (a stream cut short, a provider that reports none): the estimate stands. Runs once.
     /// </summary>
-    public async ValueTask SettleAsync(CancellationToken cancellationToken)
+    public async ValueTask SettleAsync(ServedBy? served, Usage? usage, CancellationToken cancellationToken)
     {
         if (_settled || _limits?.Ticket is not { } ticket)
         {
@@ -84,7 +88,7 @@ internal sealed class FirewallPass(IVolumeLimiter limiter, IPriceTable prices, C
         }
 
         _settled = true;
-        if (_answered is not var (served, usage))
+        if (served is null)
         {
             await limiter.SettleAsync(ticket, 0, 0, cancellationToken);
             return;
