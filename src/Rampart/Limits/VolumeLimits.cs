@@ -18,6 +18,7 @@ internal sealed record VolumeLimits
     /// <summary>Completion tokens assumed for a request without <c>max_tokens</c> until the provider reports its usage.</summary>
     public int? DefaultCompletionTokens { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool HasTokenLimits => new[] { PerKey, PerUser, PerWorkspace }.Any(s => s?.TokensPerMinute is not null || s?.TokensPerDay is not null);
 
     public string? Validate()

@@ -12,6 +12,7 @@ internal sealed record TripwirePolicy
     /// <summary>Place a canary in the system text and watch the answer for it (when the mode is not <c>off</c>).</summary>
     public bool Canary { get; init; } = true;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool UsesCanary => Canary && Mode != Off;
 
     public string? Validate() => Mode is Off or Flag or Block ? null : "tripwires.mode must be off, flag or block";
