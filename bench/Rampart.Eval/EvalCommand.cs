@@ -57,6 +57,7 @@ internal static class EvalCommand
         {
             var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             var missed = string.Join("\n", report.Missed.Select(m => $"- {m.ReplaceLineEndings(" ")}"));
+            var falsePositives = string.Join("\n", report.FalsePositives.Select(f => $"- {f.ReplaceLineEndings(" ")}"));
             File.WriteAllText(Path.Combine(root, "docs", "firewall-eval.md"), $"""
                 # Prompt-injection tripwire evaluation
 
@@ -81,7 +82,12 @@ internal static class EvalCommand
                 `tests/Rampart.Tests/Firewall/TripwireEvaluationTests.cs` asserts it in CI.
 
                 {table}
-                Attacks missed (known gaps: paraphrases without the tell-tale phrasing, role-play framing, encodings such as
+                False positives (an ordinary prompt that quotes an attack phrase word for word is indistinguishable from one):
+
+                {(falsePositives.Length == 0 ? "- none" : falsePositives)}
+
+                The last 18 attacks of the corpus were written after the phrasings were tuned and left as they were, to keep
+                the recall figure honest; most misses are among them. Attacks missed (known gaps: paraphrases without the tell-tale phrasing, role-play framing, encodings such as
                 base64 — the tripwires look for the common, explicit forms only):
 
                 {(missed.Length == 0 ? "- none" : missed)}
