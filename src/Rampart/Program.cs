@@ -3,6 +3,7 @@ using Rampart.Auth;
 using Rampart.Cli;
 using Rampart.Data;
 using Rampart.Gateway;
+using Rampart.Guardrails.Rules;
 using Rampart.Hosting;
 using Rampart.OpenAI;
 using Rampart.Providers;
@@ -20,7 +21,8 @@ builder.Services
     .AddRampartData(builder.Configuration)
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
-    .AddRampartProviders();
+    .AddRampartProviders()
+    .AddRampartFirewall();
 
 var app = builder.Build();
 app.UseRequestIds();

@@ -11,7 +11,7 @@ internal sealed record ModelPrice(double Input, double Output);
 /// named in <c>RAMPART_PRICES_FILE</c>. Keys are <c>provider/model</c>; <c>provider/*</c> covers the rest of a
 /// provider. An unlisted model has no estimate rather than a wrong one.
 /// </summary>
-internal sealed class PriceTable
+internal sealed class PriceTable : Limits.IPriceTable
 {
     public const string FileSetting = "RAMPART_PRICES_FILE";
 
@@ -57,6 +57,18 @@ internal sealed class PriceTable
             : _prices.TryGetValue($"{provider}/*", out var any) ? any
             : null;
     }
+
+    /// <summary>
+    /// Spend for budgets: a model missing from the table is priced like a mid-size model ($2.50 / $10.00 per million
+    /// tokens), so an unknown model never spends for free. (The audit's own figure stays null for unknown models.)
+    /// </summary>
+    public decimal CostUsd(string provider, string model, OpenAI.Usage usage)
+    {
+        var price = Find(provider, model) ?? UnknownModel;
+        return ((usage.PromptTokens * (decimal)price.Input) + (usage.CompletionTokens * (decimal)price.Output)) / 1_000_000m;
+    }
+
+    private static readonly ModelPrice UnknownModel = new(2.50, 10.00);
 
     public double? Cost(string? provider, string? model, long promptTokens, long completionTokens) =>
         Find(provider, model) is { } price

@@ -1,6 +1,7 @@
 using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Guardrails;
+using Rampart.Guardrails.Rules;
 using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
@@ -12,13 +13,14 @@ namespace Rampart.Gateway;
 
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → parse and validate → resolve the
-/// workspace → guardrails on the request → apply its policy → route to a provider (retries, fallbacks) → complete
-/// or stream → guardrails on the answer (output scan, restoration). Each step notes what it learned on the request's
-/// <see cref="AuditEntry"/>; the audit middleware records it whatever the outcome.
+/// workspace → guardrails on the request → firewall rules (hours, tripwires, topics, volume limits) → apply its
+/// policy → route to a provider (retries, fallbacks) → complete or stream → guardrails on the answer (output scan,
+/// restoration, canary) → settle the volume limits with the reported usage. Each step notes what it learned on the
+/// request's <see cref="AuditEntry"/>; the audit middleware records it whatever the outcome.
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, ILogger<ChatCompletions> logger)
+    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
@@ -63,10 +65,20 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var plan = ChatPlan.Create(guard.Request, route);
+        var firewall = await firewalls.AdmitAsync(caller, route, guard.Request, provider => snapshot.CredentialFor(route.Workspace.Id, provider), cancellationToken);
+        firewall.WriteHeaders(http.Response);
+        if (firewall.Refused is { } refused)
+        {
+            audit.Verdicts.AddRange(firewall.Verdicts);
+            audit.Outcome = refused.Status == StatusCodes.Status429TooManyRequests ? AuditOutcomes.RateLimited : AuditOutcomes.Blocked;
+            await refused.WriteAsync(http);
+            return;
+        }
+
+        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage);
         audit.SetUpstream(plan.Upstream);
 
-        var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault);
+        var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault, firewall.Canary);
         IReadOnlyList<RouteTarget> targets = route.Direct
             ? [new RouteTarget(route.Provider, route.Model)]
             : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
@@ -77,11 +89,11 @@ internal static partial class ChatCompletionsEndpoint
         {
             if (request.IsStreaming)
             {
-                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
+                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
             else
             {
-                await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, cancellationToken);
+                await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -90,10 +102,15 @@ internal static partial class ChatCompletionsEndpoint
             LogClientGone(logger, http.TraceIdentifier);
             audit.Outcome = AuditOutcomes.ClientDisconnected;
         }
+        finally
+        {
+            await firewall.SettleAsync(CancellationToken.None);
+            audit.Verdicts.AddRange(firewall.Verdicts);
+        }
     }
 
     private static async Task CompleteAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
-        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         var audit = http.Audit();
@@ -104,6 +121,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        await firewall.SettleAsync(result.ServedBy, result.Value!.Usage, CancellationToken.None);
         SetRouteHeaders(http.Response, route, result.ServedBy!);
         audit.SetUsage(result.Value!.Usage);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
@@ -112,6 +130,7 @@ internal static partial class ChatCompletionsEndpoint
             audit.Verdicts.Add(outputVerdict);
         }
 
+        firewall.WriteHeaders(http.Response);
         if (rewriter?.Scanner is { } scanner)
         {
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
@@ -121,7 +140,7 @@ internal static partial class ChatCompletionsEndpoint
     }
 
     private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
-        ChatCompletionRequest upstream, AnswerRewriter? rewriter, CancellationToken cancellationToken)
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.StreamAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         var audit = http.Audit();
@@ -134,14 +153,15 @@ internal static partial class ChatCompletionsEndpoint
         }
 
         SetRouteHeaders(http.Response, route, result.ServedBy!);
+        firewall.Answered(result.ServedBy!);
         using var sse = new SseWriter(http.Response);
         await sse.StartAsync(cancellationToken);
         try
         {
-            await foreach (var chunk in result.Value!.WithCancellation(cancellationToken))
+            await foreach (var received in result.Value!.WithCancellation(cancellationToken))
             {
-                audit.Streamed(chunk);
-                if ((rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
+                audit.Streamed(received);
+                if (await firewall.MeteredAsync(received, result.ServedBy!) is { } chunk && (rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
                 {
                     await sse.WriteAsync(outgoing, cancellationToken);
                     audit.FirstByte();

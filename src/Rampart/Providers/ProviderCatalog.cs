@@ -66,6 +66,10 @@ internal sealed class ProviderCatalog
     public static string KeyVariable(string provider) =>
         (Definitions.FirstOrDefault(d => d.Name == provider)?.EnvPrefix ?? provider.ToUpperInvariant()) + "_API_KEY";
 
+    /// <summary>Whether <paramref name="provider"/> (or an alias) is a provider this gateway can speak to, configured or not.</summary>
+    public static bool IsKnownName(string provider) =>
+        Canonical(provider) is var name && (name == DemoProviderName || Definitions.Any(d => d.Name == name));
+
     public static string Canonical(string provider) => Aliases.TryGetValue(provider, out var canonical) ? canonical : provider.ToLowerInvariant();
 
     public bool IsKnown(string provider) =>

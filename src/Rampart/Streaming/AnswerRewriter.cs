@@ -1,4 +1,5 @@
 using Rampart.Guardrails;
+using Rampart.Guardrails.Rules;
 using Rampart.OpenAI;
 
 namespace Rampart.Streaming;
@@ -13,6 +14,7 @@ internal sealed class AnswerRewriter
 {
     private readonly OutputScanner? _scanner;
     private readonly PiiVault? _vault;
+    private readonly CanaryTrap? _canary;
     private readonly Dictionary<(int Choice, int Field, int Tool), TextLane> _lanes = [];
     private ChatCompletionChunk? _last;
 
@@ -21,15 +23,16 @@ internal sealed class AnswerRewriter
     private const int Refusal = 2;
     private const int ToolArguments = 3;
 
-    private AnswerRewriter(OutputScanner? scanner, PiiVault? vault)
+    private AnswerRewriter(OutputScanner? scanner, PiiVault? vault, CanaryTrap? canary)
     {
         _scanner = scanner;
         _vault = vault;
+        _canary = canary;
     }
 
     /// <summary>Null when there is nothing to do, so the plain relay path stays untouched.</summary>
-    public static AnswerRewriter? Create(OutputScanner? scanner, PiiVault? vault) =>
-        scanner is null && (vault is null || vault.Count == 0) ? null : new AnswerRewriter(scanner, vault);
+    public static AnswerRewriter? Create(OutputScanner? scanner, PiiVault? vault, CanaryTrap? canary = null) =>
+        scanner is null && (vault is null || vault.Count == 0) && canary is null ? null : new AnswerRewriter(scanner, vault, canary);
 
     public OutputScanner? Scanner => _scanner;
 
@@ -175,7 +178,7 @@ internal sealed class AnswerRewriter
     {
         if (!_lanes.TryGetValue((choice, field, tool), out var lane))
         {
-            lane = _lanes[(choice, field, tool)] = new TextLane(_scanner, _vault);
+            lane = _lanes[(choice, field, tool)] = new TextLane(_scanner, _vault, _canary);
         }
 
         return lane;

@@ -1,5 +1,6 @@
 using System.Text;
 using Rampart.Guardrails;
+using Rampart.Guardrails.Rules;
 
 namespace Rampart.Streaming;
 
@@ -7,10 +8,11 @@ namespace Rampart.Streaming;
 /// One stream of answer text (a choice's content, or one tool call's arguments) on its way back to the caller:
 /// optionally scanned for secrets and PII the model produced, then with numbered placeholders put back to the
 /// originals. It holds back only what must wait: a trailing fragment that could still grow into a known
-/// placeholder, and — when scanning — the word (or number group) being written, so a value is never let out
-/// half-checked. Everything before that leaves at once.
+/// placeholder, a trailing fragment that could be the start of the firewall's canary, and — when scanning — the
+/// word (or number group) being written, so a value is never let out half-checked. Everything before that leaves
+/// at once.
 /// </summary>
-internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault)
+internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTrap? canary = null)
 {
     /// <summary>How much already-sent text is kept as context for the output scan ("password: " before a value).</summary>
     private const int ContextLength = 256;
@@ -21,11 +23,13 @@ internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault)
     private string _scanPending = "";
     private string _scanContext = "";
     private string _restorePending = "";
+    private string _canaryPending = "";
 
-    public bool HasPending => _scanPending.Length > 0 || _restorePending.Length > 0;
+    public bool HasPending => _scanPending.Length > 0 || _restorePending.Length > 0 || _canaryPending.Length > 0;
 
     public string Push(string delta)
     {
+        delta = RedactCanary(delta, final: false);
         if (scanner is not null)
         {
             var text = _scanPending + delta;
@@ -45,10 +49,15 @@ internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault)
     /// <summary>The end of this text: release whatever is held, checked and restored.</summary>
     public string Flush()
     {
-        var rest = scanner is null ? "" : ScanSegment(_scanPending);
+        var canaryRest = RedactCanary("", final: true);
+        var rest = scanner is null ? canaryRest : ScanSegment(_scanPending + canaryRest);
         _scanPending = "";
         return Restore(rest, final: true);
     }
+
+    /// <summary>The canary comes out first, before scanning or restoring can split or change it.</summary>
+    private string RedactCanary(string delta, bool final) =>
+        canary is null ? delta : canary.Redact(_canaryPending + delta, final, out _canaryPending);
 
     private string ScanSegment(string segment)
     {

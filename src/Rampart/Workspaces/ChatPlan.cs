@@ -8,21 +8,29 @@ namespace Rampart.Workspaces;
 /// </summary>
 internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, bool CustomSystemPrompt)
 {
-    public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route)
+    /// <param name="canaryNote">The firewall's canary, sent with the enforced guideline.</param>
+    /// <param name="requireUsage">Ask a stream to report its usage even when the caller did not (token limits need it).</param>
+    public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route, string? canaryNote = null, bool requireUsage = false)
     {
         var messages = request.Messages ?? [];
         var customSystemPrompt = request.System is not null || messages.Any(m => m.Role is "system" or "developer");
 
-        // A caller's own system prompt replaces the workspace persona; the `system` field goes first of all.
+        // A caller's own system prompt replaces the workspace persona; the `system` field goes first of all, after
+        // the workspace's enforced guideline, which nothing replaces.
         var systemText = request.System ?? (customSystemPrompt ? null : route.Workspace.Policy.Persona);
-        IReadOnlyList<ChatMessage> effective = string.IsNullOrEmpty(systemText)
-            ? messages
-            : [ChatMessage.FromText("system", systemText), .. messages];
+        var enforced = string.Join("\n\n", new[] { route.Workspace.Policy.Guideline, canaryNote }.Where(t => !string.IsNullOrEmpty(t)));
+        IReadOnlyList<ChatMessage> effective =
+        [
+            .. enforced.Length > 0 ? [ChatMessage.FromText("system", enforced)] : Array.Empty<ChatMessage>(),
+            .. string.IsNullOrEmpty(systemText) ? [] : new[] { ChatMessage.FromText("system", systemText) },
+            .. messages,
+        ];
 
         var upstream = request with
         {
             Model = route.Model,
             Messages = effective,
+            StreamOptions = requireUsage && request.IsStreaming ? (request.StreamOptions ?? new StreamOptions()) with { IncludeUsage = true } : request.StreamOptions,
             Pii = null,
             WebSearch = null,
             System = null,

@@ -1,3 +1,6 @@
+using Rampart.Guardrails.Rules;
+using Rampart.Limits;
+
 namespace Rampart.Workspaces;
 
 /// <summary>
@@ -40,7 +43,64 @@ internal sealed record WorkspacePolicy
     /// <summary>Whether members may call <c>provider/model</c> ids directly with this workspace as their default.</summary>
     public bool AllowDirectModels { get; init; } = true;
 
-    public string? Validate()
+    /// <summary>
+    /// The enforced persona: a system text always sent first, even when the caller brings their own system prompt
+    /// (which only replaces <see cref="Persona"/>).
+    /// </summary>
+    public string? Guideline { get; init; }
+
+    /// <summary>Named topics the caller's text may not touch: keywords, phrases, linear-time patterns (400 <c>content_policy_violation</c>).</summary>
+    public IReadOnlyList<TopicRule>? BlockedTopics { get; init; }
+
+    /// <summary>Optional model-based topic check; see <see cref="TopicJudgePolicy"/>.</summary>
+    public TopicJudgePolicy? TopicJudge { get; init; }
+
+    /// <summary>When the workspace may be used; outside these windows requests get 403 <c>outside_allowed_hours</c>.</summary>
+    public AllowedHours? AllowedHours { get; init; }
+
+    /// <summary>Requests, tokens and spend per key, user and workspace (429 <c>rate_limit_exceeded</c>).</summary>
+    public VolumeLimits? Limits { get; init; }
+
+    /// <summary>Prompt-injection tripwires: off, flag or block, and the canary.</summary>
+    public TripwirePolicy? Tripwires { get; init; }
+
+    public string? Validate() => ValidateBasics() ?? ValidateFirewall();
+
+    private string? ValidateFirewall()
+    {
+        if (Guideline is { Length: > 100_000 })
+        {
+            return "guideline is longer than 100,000 characters";
+        }
+
+        var topics = BlockedTopics ?? [];
+        if (topics.Count > 100)
+        {
+            return "blocked_topics has more than 100 rules";
+        }
+
+        for (var i = 0; i < topics.Count; i++)
+        {
+            if (topics[i] is null)
+            {
+                return $"blocked_topics[{i}] is empty";
+            }
+
+            if (topics[i].Validate(i) is { } problem)
+            {
+                return problem;
+            }
+
+            if (topics.Take(i).Any(t => t.Name == topics[i].Name))
+            {
+                return $"blocked_topics has two rules named '{topics[i].Name}'";
+            }
+        }
+
+        return TopicJudge?.Validate() ?? AllowedHours?.Validate() ?? Limits?.Validate() ?? Tripwires?.Validate();
+    }
+
+    private string? ValidateBasics()
     {
         if (string.IsNullOrWhiteSpace(Provider))
         {

@@ -207,6 +207,28 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task FirewallDecisions_AreRecordedAsVerdicts_WithTheirOutcome()
+    {
+        var workspace = await gateway.Store.CreateWorkspaceAsync("fw-audit-" + Guid.NewGuid().ToString("N")[..8], new WorkspacePolicy
+        {
+            Model = FakeOpenAIServer.Models.Echo,
+            BlockedTopics = [new Rampart.Guardrails.Rules.TopicRule { Name = "no-legal-advice", Keywords = ["lawsuit"] }],
+        }, default);
+        var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
+        using var http = gateway.Http(key);
+
+        using var blocked = await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, "how do I win this lawsuit?"));
+        using var allowed = await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, "how do I bake bread?"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, blocked.StatusCode);
+        var rows = await gateway.WaitForAuditRowsAsync("id IN (@A, @B)", new { A = RequestId(blocked), B = RequestId(allowed) }, 2);
+        var blockedRow = Assert.Single(rows, r => r.Id == RequestId(blocked));
+        Assert.Equal((AuditOutcomes.Blocked, "content_policy_violation"), (blockedRow.Outcome, blockedRow.ErrorCode));
+        Assert.Contains("Blocked by rule 'no-legal-advice'", blockedRow.VerdictList);
+        Assert.Empty(Assert.Single(rows, r => r.Id == RequestId(allowed)).VerdictList);
+    }
+
+    [Fact]
     public async Task SecretsAndPiiThroughEveryPath_NeverReachTheAuditTables()
     {
         var token = "ghp_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);

@@ -118,6 +118,41 @@ public sealed class CliTests(GatewayFixture gateway)
 
     private static string Expect(string text, string fragment) => text.Contains(fragment, StringComparison.Ordinal) ? fragment : text;
 
+    [Fact]
+    public async Task SetPolicy_LoadsAWholeValidatedPolicy_AndRefusesABadOneKeepingTheOld()
+    {
+        var workspace = "cli-" + Guid.NewGuid().ToString("N")[..10];
+        await Cli("workspaces", "create", "--name", workspace, "--model", FakeOpenAIServer.Models.Echo);
+        var good = Path.Combine(gateway.DataDir, $"{workspace}.json");
+        await File.WriteAllTextAsync(good, $$"""
+            {
+              "provider": "openai",
+              "model": "{{FakeOpenAIServer.Models.Echo}}",
+              "guideline": "Never give legal advice.",
+              "blocked_topics": [ { "name": "no-legal-advice", "keywords": ["lawsuit"] } ],
+              "limits": { "per_key": { "requests_per_minute": 60 } },
+              "tripwires": { "mode": "flag" }
+            }
+            """);
+        var typo = Path.Combine(gateway.DataDir, $"{workspace}-typo.json");
+        await File.WriteAllTextAsync(typo, """{ "provider": "openai", "model": "m", "blocked_topic": [] }""");
+        var invalid = Path.Combine(gateway.DataDir, $"{workspace}-invalid.json");
+        await File.WriteAllTextAsync(invalid, """{ "provider": "openai", "model": "m", "allowed_hours": { "time_zone": "Nowhere/City", "windows": [ {} ] } }""");
+
+        var set = await Cli("workspaces", "set-policy", "--name", workspace, "--file", good);
+        var badField = await Cli("workspaces", "set-policy", "--name", workspace, "--file", typo);
+        var badZone = await Cli("workspaces", "set-policy", "--name", workspace, "--file", invalid);
+        var shown = await Cli("workspaces", "show-policy", "--name", workspace);
+
+        Assert.Equal(0, set.ExitCode);
+        Assert.Equal(1, badField.ExitCode);
+        Assert.Contains("blocked_topic", badField.Error);
+        Assert.Equal(1, badZone.ExitCode);
+        Assert.Contains("Invalid workspace policy: allowed_hours.time_zone 'Nowhere/City' is not a known IANA time zone", badZone.Error);
+        Assert.Contains("\"no-legal-advice\"", shown.Output);
+        Assert.Contains("\"requests_per_minute\": 60", shown.Output);
+    }
+
     private async Task<(int ExitCode, string Output, string Error)> Cli(params string[] args)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

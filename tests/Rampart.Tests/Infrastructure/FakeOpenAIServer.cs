@@ -53,6 +53,15 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
         /// <summary>Answers with text that leaks <see cref="LeakedToken"/> and <see cref="LeakedEmail"/>.</summary>
         public const string Leak = "fake-leak";
+
+        /// <summary>Leaks its system prompt: answers with the first system message, streamed in 1-3 character pieces.</summary>
+        public const string EchoSystem = "fake-echo-system";
+
+        /// <summary>
+        /// A topic judge: reads the numbered topics (<c>1. legal advice</c>) from the system message and answers
+        /// <c>BLOCK: n</c> when the user message contains topic n's words, otherwise <c>ALLOW</c>.
+        /// </summary>
+        public const string Judge = "fake-judge";
     }
 
     /// <summary>The streamed answer's pieces: ASCII, accents, an emoji (4 UTF-8 bytes) and a CJK character.</summary>
@@ -181,6 +190,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 return;
             case Models.EchoUser or Models.ToolEcho or Models.Leak:
                 await WriteScriptedAsync(http, model, model == Models.Leak ? LeakText : marker, body["n"]?.GetValue<int>() ?? 1, stream, includeUsage);
+                return;
+            case Models.EchoSystem:
+                await WriteScriptedAsync(http, model, FirstSystemText(body), 1, stream, includeUsage);
+                return;
+            case Models.Judge:
+                await WriteScriptedAsync(http, model, JudgeVerdict(FirstSystemText(body), marker), 1, stream: false, includeUsage: false);
                 return;
         }
 
@@ -463,6 +478,23 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 ["usage"] = new JsonObject { ["prompt_tokens"] = 9, ["completion_tokens"] = StreamPieces.Length, ["total_tokens"] = 9 + StreamPieces.Length },
             }.ToJsonString();
         }
+    }
+
+    private static string FirstSystemText(JsonObject body) =>
+        body["messages"]?.AsArray().FirstOrDefault(m => m?["role"]?.GetValue<string>() == "system")?["content"]?.GetValue<string>() ?? "";
+
+    private static string JudgeVerdict(string instructions, string text)
+    {
+        foreach (var line in instructions.Split('\n'))
+        {
+            var dot = line.IndexOf(". ", StringComparison.Ordinal);
+            if (dot > 0 && line[..dot].All(char.IsAsciiDigit) && text.Contains(line[(dot + 2)..].Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return $"BLOCK: {line[..dot]}";
+            }
+        }
+
+        return "ALLOW";
     }
 
     private static string LastUserText(JsonObject body)

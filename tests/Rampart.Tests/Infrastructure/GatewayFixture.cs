@@ -62,6 +62,11 @@ public class GatewayFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Services on top of the gateway's own, e.g. a fake clock; registered last, so they win.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         Upstream = await FakeOpenAIServer.StartAsync();
@@ -94,7 +99,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Rampart:CircuitBreaker:MinimumThroughput"] = "100000",
         };
         Configure(settings);
-        _factory = new RampartFactory(settings, FirstStartOutput, Logs);
+        _factory = new RampartFactory(settings, FirstStartOutput, Logs, ConfigureServices);
         _factory.UseKestrel(0);
         _factory.StartServer();
         BaseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
@@ -170,7 +175,8 @@ public class GatewayFixture : IAsyncLifetime
         NetworkTimeout = TimeSpan.FromSeconds(30),
     });
 
-    private sealed class RampartFactory(Dictionary<string, string?> settings, StringWriter firstStartOutput, CapturedLogs logs) : WebApplicationFactory<Program>
+    private sealed class RampartFactory(Dictionary<string, string?> settings, StringWriter firstStartOutput, CapturedLogs logs, Action<IServiceCollection> configureServices)
+        : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -181,7 +187,10 @@ public class GatewayFixture : IAsyncLifetime
 
             builder.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
             builder.ConfigureServices(services =>
-                services.AddSingleton(sp => new FirstStartReport(firstStartOutput, sp.GetRequiredService<IConfiguration>())));
+            {
+                services.AddSingleton(sp => new FirstStartReport(firstStartOutput, sp.GetRequiredService<IConfiguration>()));
+                configureServices(services);
+            });
         }
     }
 }

@@ -1,0 +1,14 @@
+using Rampart.Limits;
+
+namespace Rampart.Guardrails.Rules;
+
+internal static class FirewallServices
+{
+    public static IServiceCollection AddRampartFirewall(this IServiceCollection services)
+    {
+        services.AddRampartLimits();
+        services.AddSingleton<TopicJudge>();
+        services.AddSingleton<Firewall>();
+        return services;
+    }
+}
