@@ -320,16 +320,12 @@ internal static class RampartCli
     }
 
     /// <summary>
-    /// An operator's policy file: unknown fields are errors, so a typo ("blocked_topic") is not silently ignored. Read
-    /// by reflection, not the source-generated context, because only reflection keeps the defaults of fields the file
-    /// leaves out (the generated code sets every init-only property); the CLI is no hot path.
+    /// An operator's policy file: the same source-generated contract as stored policies, but unknown fields are errors,
+    /// so a typo ("blocked_topic") is not silently ignored. Fields the file leaves out keep their defaults.
     /// </summary>
-    private static readonly JsonSerializerOptions StrictPolicyJson = new(JsonSerializerDefaults.Web)
+    private static readonly JsonSerializerOptions StrictPolicyJson = new(OpenAIJson.Wire.Options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        AllowDuplicateProperties = false,
-        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 
     private static readonly OpenAIJson IndentedPolicyJson = new(new JsonSerializerOptions(OpenAIJson.Wire.Options) { WriteIndented = true });

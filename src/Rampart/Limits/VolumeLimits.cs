@@ -6,17 +6,17 @@ namespace Rampart.Limits;
 /// </summary>
 internal sealed record VolumeLimits
 {
-    public LimitSet? PerKey { get; init; }
+    public LimitSet? PerKey { get; set; }
 
-    public LimitSet? PerUser { get; init; }
+    public LimitSet? PerUser { get; set; }
 
-    public LimitSet? PerWorkspace { get; init; }
+    public LimitSet? PerWorkspace { get; set; }
 
     /// <summary>What the workspace may spend per calendar month (UTC), estimated from usage and the price table.</summary>
-    public decimal? MonthlyBudgetUsd { get; init; }
+    public decimal? MonthlyBudgetUsd { get; set; }
 
     /// <summary>Completion tokens assumed for a request without <c>max_tokens</c> until the provider reports its usage.</summary>
-    public int? DefaultCompletionTokens { get; init; }
+    public int? DefaultCompletionTokens { get; set; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool HasTokenLimits => new[] { PerKey, PerUser, PerWorkspace }.Any(s => s?.TokensPerMinute is not null || s?.TokensPerDay is not null);
@@ -43,13 +43,13 @@ internal sealed record VolumeLimits
 /// <summary>The limits for one scope; 0 refuses everything, null means unlimited.</summary>
 internal sealed record LimitSet
 {
-    public long? RequestsPerMinute { get; init; }
+    public long? RequestsPerMinute { get; set; }
 
-    public long? RequestsPerDay { get; init; }
+    public long? RequestsPerDay { get; set; }
 
-    public long? TokensPerMinute { get; init; }
+    public long? TokensPerMinute { get; set; }
 
-    public long? TokensPerDay { get; init; }
+    public long? TokensPerDay { get; set; }
 
     public string? Validate()
     {

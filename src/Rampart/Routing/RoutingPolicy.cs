@@ -7,13 +7,13 @@ namespace Rampart.Routing;
 internal sealed record RoutingPolicy
 {
     /// <summary>Time for a provider to answer (the whole answer, or until a stream opens); null uses the gateway default.</summary>
-    public double? TimeoutSeconds { get; init; }
+    public double? TimeoutSeconds { get; set; }
 
     /// <summary>Retries per target for retryable failures (429, 5xx, timeouts, connection failures); null uses the gateway default (2). 0 disables.</summary>
-    public int? Retries { get; init; }
+    public int? Retries { get; set; }
 
     /// <summary>Targets tried in order after the primary, e.g. <c>anthropic/claude-sonnet-4-5</c>.</summary>
-    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+    public IReadOnlyList<string> Fallbacks { get; set; } = [];
 
     public string? Validate()
     {

@@ -11,9 +11,9 @@ internal sealed record AllowedHours
 {
     private static readonly string[] DayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-    public string TimeZone { get; init; } = "UTC";
+    public string TimeZone { get; set; } = "UTC";
 
-    public IReadOnlyList<HoursWindow>? Windows { get; init; }
+    public IReadOnlyList<HoursWindow>? Windows { get; set; }
 
     public string? Validate()
     {
@@ -141,9 +141,9 @@ internal sealed record AllowedHours
 /// <summary>One allowed window: on <c>days</c> (all days when left out), from <c>from</c> until <c>to</c>, local time.</summary>
 internal sealed record HoursWindow
 {
-    public IReadOnlyList<string>? Days { get; init; }
+    public IReadOnlyList<string>? Days { get; set; }
 
-    public string From { get; init; } = "00:00";
+    public string From { get; set; } = "00:00";
 
-    public string To { get; init; } = "24:00";
+    public string To { get; set; } = "24:00";
 }

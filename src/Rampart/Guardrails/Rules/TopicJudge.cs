@@ -16,15 +16,15 @@ internal sealed record TopicJudgePolicy
     public const string Allow = "allow";
     public const string Block = "block";
 
-    public string Name { get; init; } = "topic-judge";
+    public string Name { get; set; } = "topic-judge";
 
-    public string Target { get; init; } = "";
+    public string Target { get; set; } = "";
 
-    public IReadOnlyList<string>? Topics { get; init; }
+    public IReadOnlyList<string>? Topics { get; set; }
 
-    public double TimeoutSeconds { get; init; } = 5;
+    public double TimeoutSeconds { get; set; } = 5;
 
-    public string OnFailure { get; init; } = Allow;
+    public string OnFailure { get; set; } = Allow;
 
     public string? Validate()
     {

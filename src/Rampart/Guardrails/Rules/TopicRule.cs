@@ -17,13 +17,13 @@ internal sealed record TopicRule
 
     private Matcher? _matcher;
 
-    public string Name { get; init; } = "";
+    public string Name { get; set; } = "";
 
-    public IReadOnlyList<string>? Keywords { get; init; }
+    public IReadOnlyList<string>? Keywords { get; set; }
 
-    public IReadOnlyList<string>? Phrases { get; init; }
+    public IReadOnlyList<string>? Phrases { get; set; }
 
-    public IReadOnlyList<string>? Patterns { get; init; }
+    public IReadOnlyList<string>? Patterns { get; set; }
 
     /// <summary>Whether the rule matches <paramref name="text"/>, given its <see cref="Normalize"/>d form.</summary>
     public bool Matches(string text, string normalized)

@@ -7,10 +7,10 @@ internal sealed record TripwirePolicy
     public const string Flag = "flag";
     public const string Block = "block";
 
-    public string Mode { get; init; } = Off;
+    public string Mode { get; set; } = Off;
 
     /// <summary>Place a canary in the system text and watch the answer for it (when the mode is not <c>off</c>).</summary>
-    public bool Canary { get; init; } = true;
+    public bool Canary { get; set; } = true;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool UsesCanary => Canary && Mode != Off;
