@@ -5,6 +5,7 @@ using Rampart.Data;
 using Rampart.Gateway;
 using Rampart.Guardrails.Rules;
 using Rampart.Hosting;
+using Rampart.Management;
 using Rampart.OpenAI;
 using Rampart.Providers;
 
@@ -22,7 +23,8 @@ builder.Services
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders()
-    .AddRampartFirewall();
+    .AddRampartFirewall()
+    .AddRampartManagement();
 
 var app = builder.Build();
 app.UseRequestIds();
@@ -31,6 +33,7 @@ app.UseApiErrorEnvelopes();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapGatewayApi();
+app.MapManagementApi();
 
 await app.RunAsync();
 return 0;

@@ -64,6 +64,13 @@ internal sealed class AccessSnapshot
         return user.IsOrgAdmin ? WorkspaceRoles.Admin : null;
     }
 
+    /// <summary>The workspace's members and their own roles (not the implied admin role of org admins), ordered by email.</summary>
+    public IEnumerable<(User User, string Role)> MembersOf(Workspace workspace) =>
+        _rolesByUser
+            .Where(r => r.Value.ContainsKey(workspace.Id) && _usersById.ContainsKey(r.Key))
+            .Select(r => (_usersById[r.Key], r.Value[workspace.Id]))
+            .OrderBy(m => m.Item1.Email, StringComparer.Ordinal);
+
     /// <summary>Workspaces the user may call, ordered by name.</summary>
     public IEnumerable<Workspace> WorkspacesOf(User user) =>
         user.IsOrgAdmin ? _allWorkspaces : _allWorkspaces.Where(w => RoleIn(user, w) is not null);

@@ -80,6 +80,26 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
             return changed == 1 ? true : throw new AccessConflictException($"No user with id '{userId}'.");
         }, cancellationToken);
 
+    /// <summary>Changes a user's display name and/or org role; null leaves a field as it is.</summary>
+    public Task<User> UpdateUserAsync(string userId, string? displayName, string? orgRole, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            if (orgRole is not null && !OrgRoles.IsValid(orgRole))
+            {
+                throw new AccessConflictException($"Unknown org role '{orgRole}': use '{OrgRoles.Admin}' or '{OrgRoles.Member}'.");
+            }
+
+            if (displayName is not null && (displayName.Trim().Length is 0 or > 200))
+            {
+                throw new AccessConflictException("A name needs 1 to 200 characters.");
+            }
+
+            return await connection.QuerySingleOrDefaultAsync<User>(
+                $"UPDATE users SET display_name = COALESCE(@Name, display_name), org_role = COALESCE(@Role, org_role) WHERE id = @UserId RETURNING {UserColumns}",
+                new { UserId = userId, Name = displayName?.Trim(), Role = orgRole }, transaction)
+                ?? throw new AccessConflictException($"No user with id '{userId}'.");
+        }, cancellationToken);
+
     // ---- workspaces and members ----
 
     public Task<Workspace> CreateWorkspaceAsync(string name, WorkspacePolicy policy, CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using Rampart.OpenAI;
+
 namespace Rampart.Gateway;
 
 internal static class GatewayApi
@@ -7,10 +9,18 @@ internal static class GatewayApi
     {
         foreach (var prefix in ApiPaths.Prefixes)
         {
-            var api = endpoints.MapGroup(prefix).RequireAuthorization();
-            api.MapGet("/models", ModelsEndpoints.List);
-            api.MapGet("/models/{**name}", ModelsEndpoints.Retrieve);
-            api.MapPost("/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+            var api = endpoints.MapGroup(prefix).RequireAuthorization().WithTags("Chat and models");
+            if (prefix != ApiPaths.Prefixes[0])
+            {
+                // The alias serves the same operations; the OpenAPI document lists them once.
+                api.ExcludeFromDescription();
+            }
+
+            api.MapGet("/models", ModelsEndpoints.List).Produces<ModelList>().WithSummary("The workspaces the caller may use, as OpenAI models.");
+            api.MapGet("/models/{**name}", ModelsEndpoints.Retrieve).Produces<ModelInfo>().WithSummary("One workspace as an OpenAI model.");
+            api.MapPost("/chat/completions", ChatCompletionsEndpoint.HandleAsync)
+                .Accepts<ChatCompletionRequest>("application/json").Produces<ChatCompletion>(contentType: "application/json", additionalContentTypes: ["text/event-stream"])
+                .WithSummary("OpenAI chat completions (model = workspace name), through the guardrails; streams with \"stream\": true.");
         }
 
         return endpoints;

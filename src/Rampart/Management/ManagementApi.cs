@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Rampart.Data;
+using Rampart.OpenAI;
+
+namespace Rampart.Management;
+
+/// <summary>
+/// The management API under <c>/api/v1</c>: users, workspaces (policy, members, provider credentials), keys, audit
+/// and usage. Same bearer keys and error envelope as the chat API; every endpoint checks the caller's role itself.
+/// Its OpenAPI document, with the chat and models API, is at <see cref="OpenApiPath"/>.
+/// </summary>
+internal static class ManagementApi
+{
+    public const string OpenApiPath = "/api/v1/openapi.json";
+
+    public static IServiceCollection AddRampartManagement(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(1, ManagementJson.Default);
+            // The OpenAPI schemas are generated from these options: make them say what the wire carries (snake_case, numbers as numbers).
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+        });
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Rampart API";
+            document.Info.Description =
+                "OpenAI-compatible chat completions and models, and the management API. Authenticate with 'Authorization: Bearer <key>'; "
+                + "every error is OpenAI's envelope {\"error\":{\"message\",\"type\",\"param\",\"code\"}}.";
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
+    public static WebApplication MapManagementApi(this WebApplication app)
+    {
+        app.MapOpenApi(OpenApiPath).AllowAnonymous();
+
+        var api = app.MapGroup("/api/v1").RequireAuthorization();
+        // Refusals the store decides (a duplicate email, an unknown role, a user who is not a member) are the caller's to fix.
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (AccessConflictException ex)
+            {
+                return ApiError.InvalidRequest(ex.Message, code: "request_refused").ToResult();
+            }
+        });
+        api.MapUsers().MapWorkspaces().MapKeys().MapAudit();
+        return app;
+    }
+}
