@@ -19,7 +19,8 @@ internal static class GatewayApi
             api.MapGet("/models", ModelsEndpoints.List).Produces<ModelList>().WithSummary("The workspaces the caller may use, as OpenAI models.");
             api.MapGet("/models/{**name}", ModelsEndpoints.Retrieve).Produces<ModelInfo>().WithSummary("One workspace as an OpenAI model.");
             api.MapPost("/chat/completions", ChatCompletionsEndpoint.HandleAsync)
-                .Accepts<ChatCompletionRequest>("application/json").Produces<ChatCompletion>(contentType: "application/json", additionalContentTypes: ["text/event-stream"])
+                // No Accepts<> here: its content-type check would answer 415 before the handler's own, more precise 400.
+                .Produces<ChatCompletion>(contentType: "application/json", additionalContentTypes: ["text/event-stream"])
                 .WithSummary("OpenAI chat completions (model = workspace name), through the guardrails; streams with \"stream\": true.");
         }
 

@@ -44,6 +44,7 @@ internal static partial class ApiErrorHandling
             var error = status switch
             {
                 StatusCodes.Status404NotFound => new ApiError(status, $"Unknown request URL: {http.Request.Method} {http.Request.Path}. See the API reference in the README.", "invalid_request_error", null, "unknown_url"),
+                StatusCodes.Status415UnsupportedMediaType => new ApiError(status, "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_content_type"),
                 StatusCodes.Status405MethodNotAllowed => new ApiError(status, $"The method {http.Request.Method} is not allowed on {http.Request.Path}.", "invalid_request_error", null, "method_not_allowed"),
                 _ => new ApiError(status, BadRequestMessage(status), status >= 500 ? "server_error" : "invalid_request_error", null, null),
             };

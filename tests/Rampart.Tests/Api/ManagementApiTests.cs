@@ -55,6 +55,10 @@ public sealed class ManagementApiTests(ManagementFixture gateway)
 
         using var anonymous = gateway.Http();
         Assert.Equal("invalid_api_key", Mgmt.Error(await Mgmt.GetAsync(anonymous, "api/v1/users"), HttpStatusCode.Unauthorized)["code"]!.GetValue<string>());
+
+        using var notJson = await admin.PostAsync("api/v1/users", new StringContent($$"""{"email":"{{email}}"}""", System.Text.Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
+        Assert.Equal("unsupported_content_type", (await ChatApi.ErrorAsync(notJson))["code"]!.GetValue<string>());
     }
 
     [Fact]
