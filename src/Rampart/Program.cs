@@ -23,8 +23,8 @@ builder.Services
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders()
-    .AddRampartFirewall()
-    .AddRampartManagement();
+    .AddRampartManagement()
+    .AddRampartFirewall();
 
 var app = builder.Build();
 app.UseRequestIds();
