@@ -42,9 +42,12 @@ public sealed class DetectorTests
     public void HostileInput_IsScannedInLinearTime()
     {
         var hostile = string.Concat(Enumerable.Repeat("ignore all the the the previous ", 20_000)) + string.Concat(Enumerable.Repeat("\u200B", 50_000));
+        InjectionTripwires.Detect(hostile[..5_000]); // JIT and pattern construction are not what is measured
         var watch = System.Diagnostics.Stopwatch.StartNew();
         InjectionTripwires.Detect(hostile);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
+
+        // A generous bound only super-linear behaviour can exceed, even on a loaded CI machine (alone it takes well under 1 s).
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
     }
 
     [Fact]
