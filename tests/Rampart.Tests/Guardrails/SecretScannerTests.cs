@@ -83,6 +83,6 @@ public sealed class SecretScannerTests
         watch.Stop();
 
         // A generous bound that only catastrophic (super-linear) behaviour can exceed; the real figure is in bench/.
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"scan of 1 MB hostile text took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"scan of 1 MB hostile text took {watch.Elapsed}");
     }
 }
