@@ -1,6 +1,7 @@
 using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Cli;
+using Rampart.Dashboard;
 using Rampart.Data;
 using Rampart.Gateway;
 using Rampart.Guardrails.Rules;
@@ -22,7 +23,8 @@ builder.Services
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders()
-    .AddRampartFirewall();
+    .AddRampartFirewall()
+    .AddRampartDashboard();
 
 var app = builder.Build();
 app.UseRequestIds();
@@ -31,6 +33,7 @@ app.UseApiErrorEnvelopes();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapGatewayApi();
+app.MapDashboard();
 
 await app.RunAsync();
 return 0;
