@@ -23,6 +23,9 @@ internal sealed partial class KeyUsageTracker(AccessStore store, TimeProvider ti
     /// <summary>Requests counted but not yet written, for views that want exact numbers.</summary>
     public long PendingCount(string keyId) => _pending.TryGetValue(keyId, out var c) ? Interlocked.Read(ref c.Count) : 0;
 
+    /// <summary>The last use this process has seen (written or not), unix milliseconds; null when it has seen none.</summary>
+    public long? LastSeenAt(string keyId) => _pending.TryGetValue(keyId, out var c) && Interlocked.Read(ref c.LastUsedAt) is > 0 and var at ? at : null;
+
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         // Counters stay in the map (one per key ever used) and are drained with an atomic exchange, so an

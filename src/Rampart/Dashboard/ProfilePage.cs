@@ -68,6 +68,8 @@ internal static class ProfilePage
         return Results.Redirect("/dashboard/profile?done=password-changed");
     }
 
+    private static long? Latest(long? stored, long? seen) => stored is null ? seen : seen is null ? stored : Math.Max(stored.Value, seen.Value);
+
     private static async Task<IResult> RenderAsync(
         DashboardRequest request, string? notice = null, string? error = null, string? passwordError = null, string keyName = "",
         (ApiKeyRecord Record, string Key)? newKey = null, int status = StatusCodes.Status200OK)
@@ -88,7 +90,7 @@ internal static class ProfilePage
               <td class="key-name">{k.Name}</td>
               <td><code>{k.Prefix}…</code></td>
               <td>{Layout.Time(k.CreatedAt)}</td>
-              <td>{Layout.Time(k.LastUsedAt)}</td>
+              <td>{Layout.Time(Latest(k.LastUsedAt, tracker.LastSeenAt(k.Id)))}</td>
               <td class="num">{Layout.Number(k.RequestCount + tracker.PendingCount(k.Id))}</td>
               <td><form method="post" action="/dashboard/profile/keys/{k.Id}/delete">{request.Csrf}<button type="submit" class="danger" aria-label="Delete key {k.Name}">Delete</button></form></td>
             </tr>
