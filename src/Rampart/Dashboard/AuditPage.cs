@@ -87,7 +87,7 @@ internal static class AuditPage
               <td class="mono">{Layout.Time(r.CreatedAt)}</td>
               <td><span class="badge {OutcomeClass(r.Outcome)}">{r.Outcome.Replace('_', ' ')}</span><div class="hint">{r.Status}{(r.ErrorCode is null ? "" : " " + r.ErrorCode)}</div></td>
               <td class="verdict">{(verdicts.Count == 0 ? Html.Raw("<span class=\"badge grey\">no findings</span>") : Html.Join(verdicts.Select(v => Html.Of($"""<span class="badge {VerdictClass(v)}">{v}</span>"""))))}</td>
-              <td>{who?.Email ?? (r.UserId ?? "—")}</td>
+              <td class="who-col">{who?.Email ?? (r.UserId ?? "—")}</td>
               <td>{r.Workspace ?? "—"}<div class="hint">{model}</div></td>
               <td class="num">{tokens}</td>
               <td class="num">{(r.CostUsd is { } cost ? Layout.Money(cost) : "—")}</td>

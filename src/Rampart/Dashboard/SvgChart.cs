@@ -7,8 +7,8 @@ internal static class SvgChart
 {
     private const int Width = 600;
     private const int Height = 170;
-    private const int Left = 52;
-    private const int Bottom = 22;
+    private const int Left = 70;
+    private const int Bottom = 26;
     private const int Top = 8;
 
     public static Html Bars(string id, string title, string total, IReadOnlyList<(DateOnly Day, double Value)> points, Func<double, string> format, string barClass)
@@ -34,7 +34,7 @@ internal static class SvgChart
               <svg viewBox="0 0 {Width} {Height}" role="img" aria-label="{title} per day, from {first} to {last}; highest {format(max)}">
                 <line x1="{Left}" y1="{Top}" x2="{Width - 8}" y2="{Top}"></line>
                 <line x1="{Left}" y1="{Top + plotHeight}" x2="{Width - 8}" y2="{Top + plotHeight}"></line>
-                <text x="{Left - 6}" y="{Top + 10}" text-anchor="end">{format(max)}</text>
+                <text x="{Left - 6}" y="{Top + 12}" text-anchor="end">{format(max)}</text>
                 <text x="{Left - 6}" y="{Top + plotHeight}" text-anchor="end">0</text>
                 {bars}
                 <text x="{Left}" y="{Height - 6}">{first}</text>

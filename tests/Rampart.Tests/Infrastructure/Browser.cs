@@ -89,14 +89,19 @@ public sealed class Browser : IDisposable
         }
     }
 
-    /// <summary>A full-page screenshot: the window grows to the document's height first.</summary>
+    /// <summary>A full-page screenshot at <paramref name="width"/> CSS pixels: the viewport is made as tall as the document.</summary>
     public void FullScreenshot(string name, int width = 1280)
     {
+        Metrics(width, 900, mobile: width < 600);
         var height = Convert.ToInt32(Driver.ExecuteScript("return document.documentElement.scrollHeight"), System.Globalization.CultureInfo.InvariantCulture);
-        Driver.Manage().Window.Size = new System.Drawing.Size(width, Math.Clamp(height + 20, 400, 4000));
+        Metrics(width, Math.Clamp(height, 400, 4000), mobile: width < 600);
         Screenshot(name);
-        Driver.Manage().Window.Size = new System.Drawing.Size(1280, 900);
+        Driver.ExecuteCdpCommand("Emulation.clearDeviceMetricsOverride", []);
     }
+
+    private void Metrics(int width, int height, bool mobile) =>
+        Driver.ExecuteCdpCommand("Emulation.setDeviceMetricsOverride",
+            new Dictionary<string, object?> { ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = 1, ["mobile"] = mobile });
 
     public void Dispose()
     {
