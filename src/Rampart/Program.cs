@@ -1,6 +1,7 @@
 using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Cli;
+using Rampart.Dashboard;
 using Rampart.Data;
 using Rampart.Gateway;
 using Rampart.Guardrails.Rules;
@@ -24,7 +25,8 @@ builder.Services
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders()
     .AddRampartManagement()
-    .AddRampartFirewall();
+    .AddRampartFirewall()
+    .AddRampartDashboard();
 
 var app = builder.Build();
 app.UseRequestIds();
@@ -34,6 +36,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapGatewayApi();
 app.MapManagementApi();
+app.MapDashboard();
 
 await app.RunAsync();
 return 0;

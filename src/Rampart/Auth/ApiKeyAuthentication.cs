@@ -27,6 +27,12 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (!Gateway.ApiPaths.IsApi(Request.Path))
+        {
+            // The dashboard has its own cookie scheme; its pages never carry an API key.
+            return AuthenticateResult.NoResult();
+        }
+
         var authorization = Request.Headers.Authorization.ToString();
         var (result, caller) = Verify(authorization);
         if (result == KeyCheck.Unknown && await access.CatchUpAsync(Context.RequestAborted))
