@@ -128,6 +128,11 @@ public sealed class Browser : IDisposable
         {
             return true;
         }
+        catch (WebDriverException ex) when (ex.Message.Contains("does not belong to the document", StringComparison.Ordinal))
+        {
+            // Chromium reports a node of a page that was just replaced this way too, mid-navigation.
+            return true;
+        }
     }
 
     private static string? RepositoryRoot()
