@@ -36,11 +36,17 @@ internal static class MockEndpoint
         response.Headers.CacheControl = "no-cache";
         await response.Body.WriteAsync(answers.FirstChunk, cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
+
+        // Chunk i is due i × chunk-delay after the first, so that timer granularity (a few ms here) delays a chunk
+        // without adding up over the stream: the whole stream takes the same time each time, give or take one tick.
+        var due = TimeSpan.Zero;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var chunk in answers.Chunks)
         {
-            if (options.ChunkDelayMs > 0)
+            due += TimeSpan.FromMilliseconds(options.ChunkDelayMs);
+            if (due > clock.Elapsed)
             {
-                await Task.Delay(options.ChunkDelayMs, cancellationToken);
+                await Task.Delay(due - clock.Elapsed, cancellationToken);
             }
 
             await response.Body.WriteAsync(chunk, cancellationToken);

@@ -5,7 +5,7 @@ using Rampart.MockUpstream;
 //   port            listen port on 127.0.0.1 (default 19101)
 //   latency-ms      delay before the answer, or before the first chunk of a stream (default 0)
 //   chunks          content chunks in a streamed answer (default 20)
-//   chunk-delay-ms  delay between two chunks of a stream (default 0)
+//   chunk-delay-ms  time between two chunks of a stream, kept on a fixed schedule from the first (default 0)
 var options = MockOptions.From(args);
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();

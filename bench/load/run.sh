@@ -5,22 +5,24 @@
 #
 #   bench/load/run.sh                 full run (about 12 minutes with the defaults below)
 #   QUICK=1 bench/load/run.sh         smoke run (about 3 minutes: short runs, 2,000 streams)
-#   SOAK_SECONDS=600 bench/load/run.sh  the issue's 10-minute soak
+#   SOAK_SECONDS=600 bench/load/run.sh  the issue's 10-minute soak (about 21 minutes in all)
+#   PHASES=soak SOAK_SECONDS=600 bench/load/run.sh  only the soak
 #
 # Every setting is an environment variable (defaults in brackets):
 #   DURATION [10]        seconds of each measured wrk run        ROUNDS [2]          interleaved rounds (A B C A B C)
-#   WARMUP [5]           seconds of unmeasured wrk load per target and scenario before the first round
+#   WARMUP [10]          seconds of unmeasured wrk load per target and scenario before the first round
 #   CONNECTIONS [64]     wrk connections                         WRK_THREADS [1]     wrk threads
 #   RATE [1000]          requests/s of the fixed-rate runs       RATE_SECONDS [20]   length of each fixed-rate run
 #   SOAK_SECONDS [60]    memory soak at RATE (the issue asks for 600)
 #   STREAMS [10000]      concurrent streams to hold              STREAM_HOLD_SECONDS [10]
-#   TTFB_COUNT [300]     streamed requests per time-to-first-byte sample, against a mock pacing its chunks
+#   TTFB_COUNT [500]     streamed requests per time-to-first-byte sample, against a mock pacing its chunks
 #   PACED_CHUNK_DELAY_MS [1]  that mock's delay between chunks, so that the first byte and the end are apart
 #   MOCK_LATENCY_MS [0]  mock delay before answering             MOCK_CHUNKS [20]    chunks per streamed answer
 #   GATEWAY_CPUS [1]     CPUs for the gateway under test (taskset list); the direct floor's mock runs here too
 #   LOAD_CPUS [0]        CPUs for wrk, the measuring client and the mock behind the gateways
 #   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, Rampart +80, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
+#   PHASES ["throughput ttfb rate soak streams"]  which measurements to make
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -32,7 +34,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   : "${DURATION:=3}" "${WARMUP:=2}" "${RATE_SECONDS:=5}" "${SOAK_SECONDS:=15}" "${STREAMS:=2000}" "${STREAM_HOLD_SECONDS:=3}" "${TTFB_COUNT:=100}"
 fi
 DURATION="${DURATION:-10}"
-WARMUP="${WARMUP:-5}"
+WARMUP="${WARMUP:-10}"
 ROUNDS="${ROUNDS:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
 WRK_THREADS="${WRK_THREADS:-1}"
@@ -41,7 +43,7 @@ RATE_SECONDS="${RATE_SECONDS:-20}"
 SOAK_SECONDS="${SOAK_SECONDS:-60}"
 STREAMS="${STREAMS:-10000}"
 STREAM_HOLD_SECONDS="${STREAM_HOLD_SECONDS:-10}"
-TTFB_COUNT="${TTFB_COUNT:-300}"
+TTFB_COUNT="${TTFB_COUNT:-500}"
 PACED_CHUNK_DELAY_MS="${PACED_CHUNK_DELAY_MS:-1}"
 MOCK_LATENCY_MS="${MOCK_LATENCY_MS:-0}"
 MOCK_CHUNKS="${MOCK_CHUNKS:-20}"
@@ -49,6 +51,8 @@ GATEWAY_CPUS="${GATEWAY_CPUS:-1}"
 LOAD_CPUS="${LOAD_CPUS:-0}"
 PORT_BASE="${PORT_BASE:-19100}"
 RESULTS_DIR="${RESULTS_DIR:-$LOAD_DIR/results}"
+PHASES=" ${PHASES:-throughput ttfb rate soak streams} "
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MOCK_PORT=$((PORT_BASE + 1))
 DIRECT_PORT=$((PORT_BASE + 2))
@@ -58,6 +62,7 @@ RAMPART_PORT=$((PORT_BASE + 80))
 PORTKEY_PORT=$((PORT_BASE + 87))
 TARGETS=(direct rampart portkey)
 
+phase() { [[ $PHASES == *" $1 "* ]]; }
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -92,6 +97,17 @@ start() {
   (cd "$dir" && exec taskset -c "$cpus" "$@") >"$WORK/$name.log" 2>&1 &
   PIDS+=("$!")
   eval "${name//-/_}_PID=$!"
+}
+
+# Stop one process this script started, and forget its PID so that cleanup never signals a reused one.
+stop() {
+  local pid=$1 kept=()
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
 }
 
 # Wait (at most 60 s) until an HTTP URL answers at all.
@@ -172,7 +188,8 @@ API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 [[ -n "$API_KEY" ]] || die "no API key in the set-up output"
 
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
-start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" dotnet Rampart.dll
+start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" dotnet Rampart.dll; }
+start_rampart
 start portkey "$GATEWAY_CPUS" "$LOAD_DIR/portkey" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$PORTKEY_PORT" --headless
 wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
 wait_for "http://127.0.0.1:$PORTKEY_PORT/" portkey
@@ -243,21 +260,23 @@ run_wrk() { # target scenario seconds → RESULT line
   BODY_FILE="$WORK/$2.$(model_of "$1").json" HEADERS="$(headers_of "$1")" \
     taskset -c "$LOAD_CPUS" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$3s" --latency --timeout 10s -s "$LOAD_DIR/post.lua" "$(url_of "$1")"
 }
-log "warming up every target (${WARMUP}s of each scenario)"
-for target in "${TARGETS[@]}"; do
-  for scenario in small large stream; do run_wrk "$target" "$scenario" "$WARMUP" >/dev/null; done
-done
-for scenario in small large stream; do
-  for round in $(seq "$ROUNDS"); do
-    for target in "${TARGETS[@]}"; do
-      log "wrk $scenario $target (round $round of $ROUNDS, ${DURATION}s, $CONNECTIONS connections)"
-      run_wrk "$target" "$scenario" "$DURATION" | tee "$RAW/wrk.$scenario.$target.$round.txt" | grep -E 'Requests/sec|^RESULT' >&2
+if phase throughput; then
+  log "warming up every target (${WARMUP}s of each scenario)"
+  for target in "${TARGETS[@]}"; do
+    for scenario in small large stream; do run_wrk "$target" "$scenario" "$WARMUP" >/dev/null; done
+  done
+  for scenario in small large stream; do
+    for round in $(seq "$ROUNDS"); do
+      for target in "${TARGETS[@]}"; do
+        log "wrk $scenario $target (round $round of $ROUNDS, ${DURATION}s, $CONNECTIONS connections)"
+        run_wrk "$target" "$scenario" "$DURATION" | tee "$RAW/wrk.$scenario.$target.$round.txt" | grep -E 'Requests/sec|^RESULT' >&2
+      done
     done
   done
-done
+fi
 
 # --- time to first byte of a stream: sequential requests from the load client ----------------------------------------
-for round in $(seq "$ROUNDS"); do
+phase ttfb && for round in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
     log "time to first byte, $target (round $round, $TTFB_COUNT streams one after another)"
     mapfile -t hs < <(client_headers "$target" "$PACED_PORT")
@@ -268,7 +287,16 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # --- added latency at a fixed rate, open loop; Rampart's RSS after warm-up -------------------------------------------
-for round in $(seq "$ROUNDS"); do
+# The memory figures are about a steady 1,000 RPS, so Rampart starts afresh here rather than carrying the heap that
+# the saturating wrk runs grew.
+if phase throughput || phase ttfb; then
+  echo "rampart_rss_after_saturation_mb=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$rampart_PID/status")" >"$RAW/rss-after-saturation.txt"
+  log "restarting Rampart (it held $(cut -d= -f2 "$RAW/rss-after-saturation.txt") MB after the saturating runs)"
+  stop "$rampart_PID"
+  start_rampart
+  wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
+fi
+phase rate && for round in $(seq "$ROUNDS"); do
   for target in direct rampart; do
     log "fixed rate $RATE/s, $target (round $round, ${RATE_SECONDS}s after 5s of warm-up)"
     mapfile -t hs < <(client_headers "$target")
@@ -280,14 +308,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # --- memory soak at the fixed rate -----------------------------------------------------------------------------------
-log "soak: Rampart at $RATE/s for ${SOAK_SECONDS}s, resident memory sampled along the way"
 mapfile -t hs < <(client_headers rampart)
-"${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$RATE" --seconds "$SOAK_SECONDS" \
+phase soak && log "soak: Rampart at $RATE/s for ${SOAK_SECONDS}s, resident memory sampled along the way" && "${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$RATE" --seconds "$SOAK_SECONDS" \
   --warmup-seconds 10 --pid "$rampart_PID" --rss-every "$(( SOAK_SECONDS >= 120 ? SOAK_SECONDS / 12 : 5 ))" | tee "$RAW/soak.rampart.txt" >&2 || true
 
 # --- concurrent open streams -------------------------------------------------------------------------------------------
-log "holding $STREAMS concurrent streams through Rampart (workspace bench-slow → a mock sending one chunk a second)"
-"${CLIENT[@]}" streams --url "$(url_of rampart)" --body "$WORK/stream.bench-slow.json" "${hs[@]}" --count "$STREAMS" \
+phase streams && log "holding $STREAMS concurrent streams through Rampart (workspace bench-slow → a mock sending one chunk a second)" && "${CLIENT[@]}" streams --url "$(url_of rampart)" --body "$WORK/stream.bench-slow.json" "${hs[@]}" --count "$STREAMS" \
   --open-concurrency 200 --hold-seconds "$STREAM_HOLD_SECONDS" --pid "$rampart_PID" --timeout-seconds 240 \
   | tee "$RAW/streams.rampart.txt" >&2 || true
 
@@ -296,8 +322,9 @@ STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 cat >"$RAW/meta.txt" <<EOF
 date=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --version), Node $(node --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Portkey gateway $(node -p "require('$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway/package.json').version")
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
+load_before=$LOAD_BEFORE
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput ttfb rate soak streams " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED
