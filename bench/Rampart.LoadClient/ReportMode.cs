@@ -39,10 +39,15 @@ internal static class ReportMode
         md.AppendLine();
 
         // Throughput.
-        md.AppendLine("Throughput (wrk, closed loop; mean of the interleaved rounds, each round's figure in brackets):");
+        var throughputRan = Directory.EnumerateFiles(dir, "wrk.*.txt").Any();
+        md.AppendLine(throughputRan ? "Throughput (wrk, closed loop; mean of the interleaved rounds, each round's figure in brackets):" : "(No throughput runs.)");
         md.AppendLine();
-        md.AppendLine("| Scenario | Direct req/s | Rampart req/s | Portkey req/s | Rampart ÷ direct | Rampart ÷ Portkey | p50 / p99 direct | p50 / p99 Rampart | p50 / p99 Portkey |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        if (throughputRan)
+        {
+            md.AppendLine("| Scenario | Direct req/s | Rampart req/s | Portkey req/s | Rampart ÷ direct | Rampart ÷ Portkey | p50 / p99 direct | p50 / p99 Rampart | p50 / p99 Portkey |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        }
+
         foreach (var scenario in Scenarios)
         {
             var runs = Targets.ToDictionary(t => t, t => Rounds(dir, $"wrk.{scenario}.{t}"));
@@ -66,7 +71,10 @@ internal static class ReportMode
             }
         }
 
-        md.AppendLine();
+        if (throughputRan)
+        {
+            md.AppendLine();
+        }
 
         // Time to first byte.
         var ttfb = Targets.ToDictionary(t => t, t => Rounds(dir, $"ttfb.{t}"));
