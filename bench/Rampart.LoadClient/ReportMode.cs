@@ -138,7 +138,7 @@ internal static class ReportMode
             if (File.Exists(saturated))
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"After the saturating wrk runs Rampart held {File.ReadAllText(saturated).Split('=')[1].Trim()} MB; it was restarted for the fixed-rate, soak and streams measurements.");
+                    $"After the wrk and time-to-first-byte runs Rampart held {File.ReadAllText(saturated).Split('=')[1].Trim()} MB; it was restarted and warmed up for 20 s for the fixed-rate, soak and streams measurements.");
             }
 
             var steady = fixedRate["rampart"].Select(v => Value(v, "rss_end_mb")).Where(v => !double.IsNaN(v)).ToList();

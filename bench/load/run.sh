@@ -3,9 +3,9 @@
 # secret detection and PII obfuscation on) and Portkey's open-source gateway, side by side with "direct"
 # (the client calling the mock, the floor). See docs/benchmarks.md, "Load benchmark".
 #
-#   bench/load/run.sh                 full run (about 12 minutes with the defaults below)
+#   bench/load/run.sh                 full run (about 10 minutes with the defaults below)
 #   QUICK=1 bench/load/run.sh         smoke run (about 3 minutes: short runs, 2,000 streams)
-#   SOAK_SECONDS=600 bench/load/run.sh  the issue's 10-minute soak (about 21 minutes in all)
+#   SOAK_SECONDS=600 bench/load/run.sh  the issue's 10-minute soak (about 19 minutes in all)
 #   PHASES=soak SOAK_SECONDS=600 bench/load/run.sh  only the soak
 #
 # Every setting is an environment variable (defaults in brackets):
@@ -289,12 +289,18 @@ done
 # --- added latency at a fixed rate, open loop; Rampart's RSS after warm-up -------------------------------------------
 # The memory figures are about a steady 1,000 RPS, so Rampart starts afresh here rather than carrying the heap that
 # the saturating wrk runs grew.
-if phase throughput || phase ttfb; then
-  echo "rampart_rss_after_saturation_mb=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$rampart_PID/status")" >"$RAW/rss-after-saturation.txt"
-  log "restarting Rampart (it held $(cut -d= -f2 "$RAW/rss-after-saturation.txt") MB after the saturating runs)"
-  stop "$rampart_PID"
-  start_rampart
-  wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
+if phase rate || phase soak || phase streams; then
+  if phase throughput || phase ttfb; then
+    echo "rampart_rss_after_saturation_mb=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$rampart_PID/status")" >"$RAW/rss-after-saturation.txt"
+    log "restarting Rampart (it held $(cut -d= -f2 "$RAW/rss-after-saturation.txt") MB after the earlier runs)"
+    stop "$rampart_PID"
+    start_rampart
+    wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
+  fi
+  # A fresh process on one core needs a while before its hot path is fully compiled (tiered JIT).
+  log "warming Rampart up at $RATE/s for 20 s"
+  mapfile -t hs < <(client_headers rampart)
+  "${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$RATE" --seconds 20 --warmup-seconds 0 >/dev/null || true
 fi
 phase rate && for round in $(seq "$ROUNDS"); do
   for target in direct rampart; do
