@@ -78,6 +78,11 @@ internal sealed class ApiKeyAuthenticationHandler(
             return (KeyCheck.Missing, null);
         }
 
+        if (authorization.Trim().Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return (KeyCheck.Missing, null); // "Bearer " with an empty key, trimmed by the HTTP stack
+        }
+
         if (!authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
         {
             return (KeyCheck.NotBearer, null);

@@ -57,6 +57,18 @@ public sealed class AuthTests(GatewayFixture gateway)
         Assert.Contains("Bearer", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BearerWithAnEmptyKey_SaysTheKeyIsMissing()
+    {
+        using var http = gateway.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/models");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer ");
+
+        var message = await AssertInvalidApiKeyAsync(await http.SendAsync(request));
+
+        Assert.Contains("didn't provide an API key", message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("sk-proj-abcdefghijklmnopqrstuvwxyz")]
     [InlineData("rmp_tooshort")]
