@@ -91,6 +91,45 @@ internal static partial class UpstreamHttp
     }
 
     /// <summary>
+    /// Opens a streamed call: sends it within the request timeout, turns a non-success answer or a transport failure
+    /// into an error value, and otherwise hands the response, its body and the timeout source to <paramref name="read"/>,
+    /// whose enumerator then owns (and disposes) them.
+    /// </summary>
+    public static async Task<ProviderResult<IAsyncEnumerable<T>>> OpenStreamAsync<T>(
+        string provider, UpstreamTimeouts timeouts, ILogger logger,
+        Func<CancellationToken, Task<HttpResponseMessage>> send,
+        Func<HttpResponseMessage, Stream, CancellationTokenSource, IAsyncEnumerable<T>> read,
+        CancellationToken cancellationToken)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(timeouts.Request);
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await send(timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return await ReadErrorAsync(provider, response, logger, timeout.Token);
+            }
+
+            var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+            var stream = read(response, body, timeout);
+            response = null;
+            timeout = null;
+            return ProviderResult<IAsyncEnumerable<T>>.Ok(stream);
+        }
+        catch (Exception ex) when (ToUpstreamError(provider, ex, timeouts.Request, cancellationToken) is { } error)
+        {
+            return error;
+        }
+        finally
+        {
+            response?.Dispose();
+            timeout?.Dispose();
+        }
+    }
+
+    /// <summary>
     /// The events of a server-sent event stream, parsed by <paramref name="parse"/> (null results are skipped).
     /// Each event must arrive within <paramref name="idle"/>; a broken or stalled stream ends in an <see cref="UpstreamException"/>.
     /// </summary>

@@ -66,33 +66,11 @@ internal sealed class AnthropicProvider(
             return untranslatable;
         }
 
-        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(timeouts.Request);
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await SendAsync(translated!, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            if (!response.IsSuccessStatusCode)
-            {
-                return await UpstreamHttp.ReadErrorAsync(Name, response, logger, timeout.Token);
-            }
-
-            var body = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var translator = new AnthropicStreamTranslator(Name, request.IncludeUsageInStream, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            var stream = ReadChunksAsync(response, body, translator, timeout, cancellationToken);
-            response = null;
-            timeout = null;
-            return ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>.Ok(stream);
-        }
-        catch (Exception ex) when (UpstreamHttp.ToUpstreamError(Name, ex, timeouts.Request, cancellationToken) is { } error)
-        {
-            return error;
-        }
-        finally
-        {
-            response?.Dispose();
-            timeout?.Dispose();
-        }
+        var translator = new AnthropicStreamTranslator(Name, request.IncludeUsageInStream, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        return await UpstreamHttp.OpenStreamAsync(Name, timeouts, logger,
+            ct => SendAsync(translated!, HttpCompletionOption.ResponseHeadersRead, ct),
+            (response, body, timeout) => ReadChunksAsync(response, body, translator, timeout, cancellationToken),
+            cancellationToken);
     }
 
     private async IAsyncEnumerable<ChatCompletionChunk> ReadChunksAsync(

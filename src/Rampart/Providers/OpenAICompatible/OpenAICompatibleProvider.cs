@@ -65,35 +65,11 @@ internal sealed class OpenAICompatibleProvider(
         }
     }
 
-    public async Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
-    {
-        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(timeouts.Request);
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await SendAsync(request with { Stream = true }, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            if (!response.IsSuccessStatusCode)
-            {
-                return await UpstreamHttp.ReadErrorAsync(Name, response, logger, timeout.Token);
-            }
-
-            var body = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var stream = ReadChunksAsync(response, body, timeout, cancellationToken);
-            response = null;
-            timeout = null;
-            return ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>.Ok(stream);
-        }
-        catch (Exception ex) when (UpstreamHttp.ToUpstreamError(Name, ex, timeouts.Request, cancellationToken) is { } error)
-        {
-            return error;
-        }
-        finally
-        {
-            response?.Dispose();
-            timeout?.Dispose();
-        }
-    }
+    public Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken) =>
+        UpstreamHttp.OpenStreamAsync(Name, timeouts, logger,
+            ct => SendAsync(request with { Stream = true }, HttpCompletionOption.ResponseHeadersRead, ct),
+            (response, body, timeout) => ReadChunksAsync(response, body, timeout, cancellationToken),
+            cancellationToken);
 
     private async IAsyncEnumerable<ChatCompletionChunk> ReadChunksAsync(
         HttpResponseMessage response, Stream body, CancellationTokenSource timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
