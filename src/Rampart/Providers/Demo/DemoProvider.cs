@@ -131,7 +131,7 @@ internal sealed class DemoProvider(TimeSpan wordDelay, string? standsInFor = nul
         return new Usage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens };
     }
 
-    private static string NewId() => "chatcmpl-demo" + Ids.RandomBase62(20);
+    private static string NewId() => "chatcmpl-demo" + Ids.UniqueBase62(20);
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }

@@ -145,7 +145,7 @@ internal static class GeminiResponseTranslator
             {
                 calls.Add(new TranslatedCall(
                     call,
-                    call.Id is { Length: > 0 } id ? id : "call_" + Ids.RandomBase62(24),
+                    call.Id is { Length: > 0 } id ? id : "call_" + Ids.UniqueBase62(24),
                     call.Args is { ValueKind: JsonValueKind.Object } args ? args.GetRawText() : "{}",
                     part.ThoughtSignature is { } signature ? SignatureExtra(signature) : null));
             }
@@ -159,7 +159,7 @@ internal static class GeminiResponseTranslator
     }
 
     public static string CompletionId(GeminiResponse response) =>
-        "chatcmpl-" + (response.ResponseId is { Length: > 0 } id ? id : Ids.RandomBase62(24));
+        "chatcmpl-" + (response.ResponseId is { Length: > 0 } id ? id : Ids.UniqueBase62(24));
 
     /// <summary>Where Google's own OpenAI-compatible endpoint puts the signature, so it can come back on the next turn.</summary>
     private static Dictionary<string, JsonElement> SignatureExtra(string signature)
