@@ -9,6 +9,7 @@ using Rampart.Hosting;
 using Rampart.Management;
 using Rampart.OpenAI;
 using Rampart.Providers;
+using Rampart.Search;
 
 if (RampartCli.IsCommand(args))
 {
@@ -24,6 +25,7 @@ builder.Services
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders()
+    .AddRampartSearch()
     .AddRampartManagement()
     .AddRampartFirewall()
     .AddRampartDashboard();

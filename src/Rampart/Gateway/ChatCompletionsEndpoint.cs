@@ -6,6 +6,7 @@ using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
 using Rampart.Routing;
+using Rampart.Search;
 using Rampart.Streaming;
 using Rampart.Workspaces;
 
@@ -20,7 +21,7 @@ namespace Rampart.Gateway;
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, ILogger<ChatCompletions> logger)
+    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search, ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
@@ -75,7 +76,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage);
+        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage, searchAvailable: search.Backend is not null);
         audit.SetUpstream(plan.Upstream);
 
         var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault, firewall.Canary);
@@ -87,7 +88,11 @@ internal static partial class ChatCompletionsEndpoint
 
         try
         {
-            if (request.IsStreaming)
+            if (plan.WebSearch && search.Backend is { } backend && WebSearchLoop.Applies(plan.Upstream))
+            {
+                await SearchThenAnswerAsync(http, router, routing, route, plan.Upstream, search, backend, piiMode, rewriter, firewall, cancellationToken);
+            }
+            else if (request.IsStreaming)
             {
                 await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
@@ -113,6 +118,35 @@ internal static partial class ChatCompletionsEndpoint
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
+        await AnswerAsync(http, result, route, rewriter, firewall, sources: null, asStream: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The gateway's web search: search rounds run non-streamed (each query guarded on its way out), then the final
+    /// answer goes to the caller — as JSON, or for a streaming request as server-sent chunks of the finished answer.
+    /// </summary>
+    private static async Task SearchThenAnswerAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route, ChatCompletionRequest upstream,
+        WebSearch search, ISearchBackend backend, string piiMode, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+    {
+        var answer = await WebSearchLoop.CompleteAsync(router, routing, upstream, search, backend, piiMode, cancellationToken);
+        http.Response.Headers["x-rampart-web-search"] = $"searches={answer.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture)}; backend={backend.Name}";
+        if (answer.Blocked is { } blocked)
+        {
+            var audit = http.Audit();
+            audit.Outcome = AuditOutcomes.Blocked;
+            audit.Failed(blocked);
+            await blocked.WriteAsync(http);
+            return;
+        }
+
+        await AnswerAsync(http, answer.Result, route, rewriter, firewall, answer.Sources, asStream: upstream.IsStreaming ? upstream.IncludeUsageInStream : null, cancellationToken);
+    }
+
+    /// <param name="sources">Web search results to cite on the answer.</param>
+    /// <param name="asStream">Null for JSON; otherwise write the answer as server-sent chunks, with a usage chunk when true.</param>
+    private static async Task AnswerAsync(HttpContext http, Routed<ChatCompletion> result, ModelRoute route, AnswerRewriter? rewriter, FirewallPass firewall,
+        IReadOnlyList<SearchResult>? sources, bool? asStream, CancellationToken cancellationToken)
+    {
         var audit = http.Audit();
         audit.SetRouted(result.ServedBy, result.Error, result.Attempts);
         if (result.Error is { } error)
@@ -125,6 +159,7 @@ internal static partial class ChatCompletionsEndpoint
         SetRouteHeaders(http.Response, route, result.ServedBy!);
         audit.SetUsage(result.Value!.Usage);
         var completion = rewriter?.Rewrite(result.Value!) ?? result.Value!;
+        completion = sources is null ? completion : WebSearchLoop.Cite(completion, sources);
         if (AuditVerdicts.Output(rewriter?.Scanner) is { } outputVerdict)
         {
             audit.Verdicts.Add(outputVerdict);
@@ -136,7 +171,20 @@ internal static partial class ChatCompletionsEndpoint
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
         }
 
-        await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
+        if (asStream is not { } includeUsage)
+        {
+            await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
+            return;
+        }
+
+        using var sse = new SseWriter(http.Response);
+        await sse.StartAsync(cancellationToken);
+        foreach (var chunk in WebSearchLoop.ToChunks(completion, includeUsage))
+        {
+            await sse.WriteAsync(chunk, cancellationToken);
+        }
+
+        await sse.WriteDoneAsync(cancellationToken);
     }
 
     private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,

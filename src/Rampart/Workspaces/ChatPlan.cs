@@ -10,7 +10,8 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
 {
     /// <param name="canaryNote">The firewall's canary, sent with the enforced guideline.</param>
     /// <param name="requireUsage">Ask a stream to report its usage even when the caller did not (token limits need it).</param>
-    public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route, string? canaryNote = null, bool requireUsage = false)
+    /// <param name="searchAvailable">Whether the gateway has a search backend: without one, web search is off whatever was asked.</param>
+    public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route, string? canaryNote = null, bool requireUsage = false, bool searchAvailable = true)
     {
         var messages = request.Messages ?? [];
         var customSystemPrompt = request.System is not null || messages.Any(m => m.Role is "system" or "developer");
@@ -38,7 +39,7 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
         };
 
         // The seed: web_search defaults to true unless a custom system prompt is used; the workspace can switch it off.
-        var webSearch = route.Workspace.Policy.WebSearch && (request.WebSearch ?? !customSystemPrompt);
+        var webSearch = searchAvailable && route.Workspace.Policy.WebSearch && (request.WebSearch ?? !customSystemPrompt);
         return new ChatPlan(upstream, webSearch, customSystemPrompt);
     }
 

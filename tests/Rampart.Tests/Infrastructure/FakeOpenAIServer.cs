@@ -62,7 +62,20 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// <c>BLOCK: n</c> when the user message contains topic n's words, otherwise <c>ALLOW</c>.
         /// </summary>
         public const string Judge = "fake-judge";
+
+        /// <summary>
+        /// A model that searches (non-streamed only): offered a <c>web_search</c> tool and no tool result yet, it calls the
+        /// tool with the last user message as query (<c>leak-secret</c> in it: a query carrying <see cref="LeakedToken"/>;
+        /// <c>leak-email</c>: one carrying <see cref="LeakedEmail"/>; <c>caller-tool</c>: the caller's first tool is called
+        /// too). Given a tool result, it answers <see cref="SearchAnswer"/> citing the first URL in it, or quoting the
+        /// result when it has none. Offered no search tool, it answers <see cref="NoSearchAnswer"/>.
+        /// </summary>
+        public const string Searcher = "fake-searcher";
     }
+
+    public const string SearchAnswer = "According to [1]";
+
+    public const string NoSearchAnswer = "I answer without searching.";
 
     /// <summary>The streamed answer's pieces: ASCII, accents, an emoji (4 UTF-8 bytes) and a CJK character.</summary>
     public static readonly string[] StreamPieces = ["Grüße", " aus", " dem", " Upstream", " 🌍", " — ", "完"];
@@ -193,6 +206,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 return;
             case Models.EchoSystem:
                 await WriteScriptedAsync(http, model, FirstSystemText(body), 1, stream, includeUsage);
+                return;
+            case Models.Searcher:
+                await WriteSearcherAsync(http, body, marker);
                 return;
             case Models.Judge:
                 await WriteScriptedAsync(http, model, JudgeVerdict(FirstSystemText(body), marker), 1, stream: false, includeUsage: false);
@@ -495,6 +511,48 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         }
 
         return "ALLOW";
+    }
+
+    private static async Task WriteSearcherAsync(HttpContext http, JsonObject body, string userText)
+    {
+        var toolResult = body["messages"]!.AsArray().LastOrDefault(m => m?["role"]?.GetValue<string>() == "tool")?["content"]?.GetValue<string>();
+        var tools = body["tools"]?.AsArray().Select(t => t?["function"]?["name"]?.GetValue<string>()).ToList() ?? [];
+        JsonObject message;
+        if (toolResult is not null)
+        {
+            var url = toolResult.Split('\n').FirstOrDefault(l => l.StartsWith("URL: ", StringComparison.Ordinal))?["URL: ".Length..];
+            message = new JsonObject { ["role"] = "assistant", ["content"] = url is null ? "No sources: " + toolResult : $"{SearchAnswer} ({url}) the answer is 42." };
+        }
+        else if (tools.Contains("web_search"))
+        {
+            var query = userText.Contains("leak-secret", StringComparison.Ordinal) ? "deploy " + LeakedToken
+                : userText.Contains("leak-email", StringComparison.Ordinal) ? "who is " + LeakedEmail
+                : userText;
+            var calls = new JsonArray();
+            if (userText.Contains("caller-tool", StringComparison.Ordinal) && tools.FirstOrDefault(t => t != "web_search") is { } callerTool)
+            {
+                calls.Add(new JsonObject { ["id"] = "call_caller", ["type"] = "function", ["function"] = new JsonObject { ["name"] = callerTool, ["arguments"] = "{}" } });
+            }
+
+            calls.Add(new JsonObject
+            {
+                ["id"] = "call_search", ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = "web_search", ["arguments"] = new JsonObject { ["query"] = query }.ToJsonString() },
+            });
+            message = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = calls };
+        }
+        else
+        {
+            message = new JsonObject { ["role"] = "assistant", ["content"] = NoSearchAnswer };
+        }
+
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(new JsonObject
+        {
+            ["id"] = "chatcmpl-search", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = Models.Searcher,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = message["tool_calls"] is null ? "stop" : "tool_calls" }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 },
+        }.ToJsonString());
     }
 
     private static string LastUserText(JsonObject body)

@@ -57,6 +57,14 @@ public sealed class ChatPlanTests
         Assert.False(plan.WebSearch);
     }
 
+    [Fact]
+    public void NoSearchBackend_KeepsItOff_EvenWhenAsked()
+    {
+        var plan = ChatPlan.Create(Request(ChatMessage.FromText("user", "hi")) with { WebSearch = true }, Route, searchAvailable: false);
+
+        Assert.False(plan.WebSearch);
+    }
+
     [Theory]
     [InlineData(null, "disabled", "disabled")]
     [InlineData("obfuscate", "disabled", "obfuscate")]
