@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Rampart.Gateway;
 using Rampart.Guardrails.Pii;
+using Rampart.Guardrails.Rules;
 using Rampart.Guardrails.Secrets;
 using Rampart.OpenAI;
 using Rampart.Routing;
@@ -244,7 +245,10 @@ internal static class WebSearchLoop
         return (builder.Append(query, position, query.Length - position).ToString(), null);
     }
 
-    /// <summary>The results as the model reads them: numbered across the whole conversation, fenced and marked untrusted.</summary>
+    /// <summary>
+    /// The results as the model reads them: numbered across the whole conversation, fenced and marked untrusted, with
+    /// the text of any result that sets off the prompt-injection tripwires withheld.
+    /// </summary>
     private static string Format(string query, SearchResponse response, List<SearchResult> sources)
     {
         var text = new StringBuilder();
@@ -271,9 +275,11 @@ internal static class WebSearchLoop
                 index = sources.Count - 1;
             }
 
-            text.Append('[').Append(index + 1).Append("] ").AppendLine(result.Title)
+            // A result that trips the prompt-injection tripwires keeps its address but not its text.
+            var tripped = InjectionTripwires.Detect(result.Title + "\n" + result.Snippet);
+            text.Append('[').Append(index + 1).Append("] ").AppendLine(tripped.Count == 0 ? result.Title : "(title withheld)")
                 .Append("URL: ").AppendLine(result.Url)
-                .AppendLine(result.Snippet)
+                .AppendLine(tripped.Count == 0 ? result.Snippet : $"(text withheld by the gateway: it looks like a prompt-injection attempt — {string.Join(", ", tripped)})")
                 .AppendLine();
         }
 

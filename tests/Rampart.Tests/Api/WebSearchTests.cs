@@ -38,7 +38,7 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
     }
 
     [Fact]
-    public async Task Upstream_SeesTheToolThenTheUntrustedResults()
+    public async Task Upstream_SeesTheToolThenTheUntrustedResults_InjectionsWithheld()
     {
         using var http = await CallerAsync();
         var marker = ChatApi.NewMarker();
@@ -60,9 +60,48 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Contains("untrusted content", results, StringComparison.Ordinal);
         Assert.Contains("<<<UNTRUSTED_SEARCH_RESULTS", results, StringComparison.Ordinal);
         Assert.Contains(FakeSearxngServer.UrlFor(marker), results, StringComparison.Ordinal);
-        Assert.Contains(FakeSearxngServer.Injection, results, StringComparison.Ordinal);
-        Assert.True(results.IndexOf(FakeSearxngServer.Injection, StringComparison.Ordinal) > results.IndexOf("<<<UNTRUSTED", StringComparison.Ordinal));
+        Assert.DoesNotContain(FakeSearxngServer.Injection, results, StringComparison.Ordinal);
+        Assert.Contains("https://forum.example.test/post", results, StringComparison.Ordinal);
+        Assert.Contains("looks like a prompt-injection attempt — instruction override", results, StringComparison.Ordinal);
         Assert.DoesNotContain(new string('x', 301), results, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoRounds_BothResultsReachTheModelAndAreCited()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker() + " search-twice";
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+        var message = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("searches=2; backend=searxng", response.Headers.GetValues("x-rampart-web-search").Single());
+        Assert.Contains(marker, gateway.Searx.Queries);
+        Assert.Contains("round 2 " + marker, gateway.Searx.Queries);
+        var last = gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, last.Count);
+        Assert.Equal(2, last[2].Messages.Count(m => m.Text("role") == "tool"));
+        var urls = message["annotations"]!.AsArray().Select(a => a!["url_citation"].Text("url")).ToList();
+        Assert.Equal([FakeSearxngServer.UrlFor(marker), "https://forum.example.test/post", FakeSearxngServer.UrlFor("round 2 " + marker)], urls);
+    }
+
+    [Fact]
+    public async Task ModelThatNeverStopsSearching_IsCutOffAfterTheRoundLimit()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker() + " search-forever";
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+        var choice = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("stop", choice.Text("finish_reason"));
+        Assert.Null(choice["message"]!["tool_calls"]);
+        Assert.Contains("could not finish the web search", choice["message"].Text("content"), StringComparison.Ordinal);
+        var calls = gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, calls.Count);
+        Assert.Equal("none", calls[^1].Json["tool_choice"]!.GetValue<string>());
     }
 
     [Fact]

@@ -67,7 +67,8 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// A model that searches (non-streamed only): offered a <c>web_search</c> tool and no tool result yet, it calls the
         /// tool with the last user message as query (<c>leak-secret</c> in it: a query carrying <see cref="LeakedToken"/>;
         /// <c>leak-email</c>: one carrying <see cref="LeakedEmail"/>; <c>caller-tool</c>: the caller's first tool is called
-        /// too). Given a tool result, it answers <see cref="SearchAnswer"/> citing the first URL in it, or quoting the
+        /// too). It searches again (query <c>round N …</c>) after one result with <c>search-twice</c>, and always with
+        /// <c>search-forever</c>. Given a tool result, it answers <see cref="SearchAnswer"/> citing the first URL in it, or quoting the
         /// result when it has none. Offered no search tool, it answers <see cref="NoSearchAnswer"/>.
         /// </summary>
         public const string Searcher = "fake-searcher";
@@ -515,17 +516,20 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     private static async Task WriteSearcherAsync(HttpContext http, JsonObject body, string userText)
     {
-        var toolResult = body["messages"]!.AsArray().LastOrDefault(m => m?["role"]?.GetValue<string>() == "tool")?["content"]?.GetValue<string>();
+        var toolResults = body["messages"]!.AsArray().Where(m => m?["role"]?.GetValue<string>() == "tool").ToList();
+        var toolResult = toolResults.LastOrDefault()?["content"]?.GetValue<string>();
         var tools = body["tools"]?.AsArray().Select(t => t?["function"]?["name"]?.GetValue<string>()).ToList() ?? [];
+        var searchAgain = userText.Contains("search-forever", StringComparison.Ordinal) || (userText.Contains("search-twice", StringComparison.Ordinal) && toolResults.Count < 2);
         JsonObject message;
-        if (toolResult is not null)
+        if (toolResult is not null && !searchAgain)
         {
             var url = toolResult.Split('\n').FirstOrDefault(l => l.StartsWith("URL: ", StringComparison.Ordinal))?["URL: ".Length..];
             message = new JsonObject { ["role"] = "assistant", ["content"] = url is null ? "No sources: " + toolResult : $"{SearchAnswer} ({url}) the answer is 42." };
         }
         else if (tools.Contains("web_search"))
         {
-            var query = userText.Contains("leak-secret", StringComparison.Ordinal) ? "deploy " + LeakedToken
+            var query = toolResults.Count > 0 ? $"round {toolResults.Count + 1} {userText}"
+                : userText.Contains("leak-secret", StringComparison.Ordinal) ? "deploy " + LeakedToken
                 : userText.Contains("leak-email", StringComparison.Ordinal) ? "who is " + LeakedEmail
                 : userText;
             var calls = new JsonArray();
