@@ -129,10 +129,16 @@ internal static partial class ChatCompletionsEndpoint
         WebSearch search, ISearchBackend backend, string piiMode, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var answer = await WebSearchLoop.CompleteAsync(router, routing, upstream, search, backend, piiMode, cancellationToken);
-        http.Response.Headers["x-rampart-web-search"] = $"searches={answer.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture)}; backend={backend.Name}";
+        var searches = answer.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers["x-rampart-web-search"] = $"searches={searches}; backend={backend.Name}";
+
+        // The count and the engine, never the queries.
+        var audit = http.Audit();
+        audit.Verdicts.Add(answer.Blocked is { } refused
+            ? $"Web search query blocked ({refused.Code}) after {searches} searches via {backend.Name}"
+            : $"Web search: {searches} searches via {backend.Name}");
         if (answer.Blocked is { } blocked)
         {
-            var audit = http.Audit();
             audit.Outcome = AuditOutcomes.Blocked;
             audit.Failed(blocked);
             await blocked.WriteAsync(http);

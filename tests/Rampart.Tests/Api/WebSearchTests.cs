@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Rampart.Audit;
+using Rampart.Data;
 using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Api;
@@ -35,6 +39,10 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Equal(url, content[cited["start_index"]!.GetValue<int>()..cited["end_index"]!.GetValue<int>()]);
         Assert.Equal(20, body["usage"]!["total_tokens"]!.GetValue<int>());
         Assert.Contains(marker, gateway.Searx.Queries);
+
+        var verdicts = await AuditVerdictsAsync(response);
+        Assert.Equal("Web search: 1 searches via searxng", verdicts);
+        Assert.DoesNotContain(marker, verdicts, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -118,6 +126,7 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Equal("web_search.query", error.Text("param"));
         Assert.DoesNotContain(FakeOpenAIServer.LeakedToken, error.ToJsonString(), StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedToken, StringComparison.Ordinal));
+        Assert.Equal("Web search query blocked (secret_detected) after 0 searches via searxng", await AuditVerdictsAsync(response));
     }
 
     [Fact]
@@ -232,6 +241,16 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Contains(chunks.SelectMany(c => c["choices"]!.AsArray()), c => c.Text("finish_reason") == "stop");
         Assert.Equal(20, chunks[^1]["usage"]!["total_tokens"]!.GetValue<int>());
         Assert.DoesNotContain(gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)), r => r.Json["stream"] is not null);
+    }
+
+    /// <summary>The verdicts column of this response's audit record.</summary>
+    private async Task<string?> AuditVerdictsAsync(HttpResponseMessage response)
+    {
+        await gateway.Services.GetRequiredService<AuditWriter>().FlushAsync();
+        await using var connection = await gateway.Services.GetRequiredService<Db>().OpenAsync();
+        var id = response.Headers.GetValues("x-request-id").Single();
+        var verdicts = await connection.QuerySingleAsync<string?>("SELECT verdicts FROM audit_records WHERE id = @id", new { id });
+        return verdicts is null ? null : string.Join("; ", JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
     }
 
     private async Task<Caller> CallerAsync()
