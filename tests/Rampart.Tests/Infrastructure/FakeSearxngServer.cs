@@ -100,3 +100,35 @@ public sealed class WebSearchFixture : GatewayFixture, IAsyncLifetime
         settings["Rampart:Search:MaxSnippetChars"] = "300";
     }
 }
+
+/// <summary>The real gateway with a <see cref="FakeAnthropicServer"/> as <c>anthropic</c> and a <see cref="FakeSearxngServer"/> as search backend.</summary>
+public sealed class AnthropicWebSearchFixture : GatewayFixture, IAsyncLifetime
+{
+    public FakeAnthropicServer Anthropic { get; private set; } = null!;
+
+    public FakeSearxngServer Searx { get; private set; } = null!;
+
+    /// <summary>Generated per run, never a real secret.</summary>
+    public string AnthropicKey { get; } = "sk-ant-test-" + Guid.NewGuid().ToString("N");
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        Anthropic = await FakeAnthropicServer.StartAsync(AnthropicKey);
+        Searx = await FakeSearxngServer.StartAsync();
+        await InitializeAsync();
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await Searx.DisposeAsync();
+        await Anthropic.DisposeAsync();
+    }
+
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["ANTHROPIC_API_KEY"] = AnthropicKey;
+        settings["ANTHROPIC_BASE_URL"] = Anthropic.BaseUrl;
+        settings["SEARXNG_BASE_URL"] = Searx.BaseUrl;
+    }
+}
