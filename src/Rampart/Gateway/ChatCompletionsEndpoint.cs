@@ -188,6 +188,7 @@ internal static partial class ChatCompletionsEndpoint
         foreach (var chunk in WebSearchLoop.ToChunks(completion, includeUsage))
         {
             await sse.WriteAsync(chunk, cancellationToken);
+            audit.FirstByte();
         }
 
         await sse.WriteDoneAsync(cancellationToken);

@@ -53,7 +53,15 @@ internal static class SearchServices
         // The per-search timeout is ours; redirects are not followed, so a result page cannot steer the gateway elsewhere.
         services.AddHttpClient(WebSearch.HttpClientName)
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), AllowAutoRedirect = false, UseCookies = false });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                AllowAutoRedirect = false,
+                UseCookies = false,
+            })
+            // WebSearch holds its client for the gateway's life; connections are recycled by PooledConnectionLifetime instead.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton<WebSearch>();
         return services;
     }
