@@ -132,3 +132,35 @@ public sealed class AnthropicWebSearchFixture : GatewayFixture, IAsyncLifetime
         settings["SEARXNG_BASE_URL"] = Searx.BaseUrl;
     }
 }
+
+/// <summary>The real gateway with a <see cref="FakeGeminiServer"/> as <c>google</c> and a <see cref="FakeSearxngServer"/> as search backend.</summary>
+public sealed class GeminiWebSearchFixture : GatewayFixture, IAsyncLifetime
+{
+    public FakeGeminiServer Gemini { get; private set; } = null!;
+
+    public FakeSearxngServer Searx { get; private set; } = null!;
+
+    /// <summary>Generated per run, never a real key.</summary>
+    public string GeminiKey { get; } = "test-gemini-" + Guid.NewGuid().ToString("N");
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        Gemini = await FakeGeminiServer.StartAsync(GeminiKey);
+        Searx = await FakeSearxngServer.StartAsync();
+        await InitializeAsync();
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await Searx.DisposeAsync();
+        await Gemini.DisposeAsync();
+    }
+
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["GEMINI_API_KEY"] = GeminiKey;
+        settings["GEMINI_BASE_URL"] = Gemini.BaseUrl;
+        settings["SEARXNG_BASE_URL"] = Searx.BaseUrl;
+    }
+}
