@@ -118,16 +118,22 @@ internal static partial class ChatCompletionsEndpoint
         ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
-        await AnswerAsync(http, result, route, rewriter, firewall, sources: null, asStream: null, cancellationToken);
+        await AnswerAsync(http, result, route, rewriter, firewall, sources: null, cancellationToken);
     }
 
     /// <summary>
-    /// The gateway's web search: search rounds run non-streamed (each query guarded on its way out), then the final
-    /// answer goes to the caller — as JSON, or for a streaming request as server-sent chunks of the finished answer.
+    /// The gateway's web search: model rounds with searches in between (each query guarded on its way out) until the
+    /// model answers; a streaming request gets every round's text as it is generated.
     /// </summary>
     private static async Task SearchThenAnswerAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route, ChatCompletionRequest upstream,
         WebSearch search, ISearchBackend backend, string piiMode, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
+        if (upstream.IsStreaming)
+        {
+            await StreamSearchedAsync(http, route, new WebSearchStream(router, routing, upstream, search, backend, piiMode), backend, rewriter, firewall, cancellationToken);
+            return;
+        }
+
         var answer = await WebSearchLoop.CompleteAsync(router, routing, upstream, search, backend, piiMode, cancellationToken);
         var searches = answer.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.Headers["x-rampart-web-search"] = $"searches={searches}; backend={backend.Name}";
@@ -145,13 +151,83 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        await AnswerAsync(http, answer.Result, route, rewriter, firewall, answer.Sources, asStream: upstream.IsStreaming ? upstream.IncludeUsageInStream : null, cancellationToken);
+        await AnswerAsync(http, answer.Result, route, rewriter, firewall, answer.Sources, cancellationToken);
+    }
+
+    /// <summary>
+    /// A searched answer streamed as it is generated. Headers and the stream open with the first chunk for the caller,
+    /// so a failure before it (a refused query, a failed round) still gets its own status code.
+    /// </summary>
+    private static async Task StreamSearchedAsync(HttpContext http, ModelRoute route, WebSearchStream searched, ISearchBackend backend,
+        AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+    {
+        var audit = http.Audit();
+        SseWriter? sse = null;
+        async Task<SseWriter> OpenAsync()
+        {
+            if (sse is null)
+            {
+                http.Response.Headers["x-rampart-web-search"] = $"backend={backend.Name}";
+                SetRouteHeaders(http.Response, route, searched.ServedBy!);
+                firewall.Answered(searched.ServedBy!);
+                sse = new SseWriter(http.Response);
+                await sse.StartAsync(cancellationToken);
+            }
+
+            return sse;
+        }
+
+        try
+        {
+            await foreach (var received in searched.StreamAsync(cancellationToken).WithCancellation(cancellationToken))
+            {
+                audit.Streamed(received);
+                if (await firewall.MeteredAsync(received, searched.ServedBy!) is { } chunk && (rewriter is null ? chunk : rewriter.Rewrite(chunk)) is { } outgoing)
+                {
+                    await (await OpenAsync()).WriteAsync(outgoing, cancellationToken);
+                    audit.FirstByte();
+                }
+            }
+
+            var writer = await OpenAsync();
+            foreach (var held in rewriter?.Flush() ?? [])
+            {
+                await writer.WriteAsync(held, cancellationToken);
+            }
+
+            await writer.WriteDoneAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is SearchRoundException or UpstreamException)
+        {
+            var error = ex is SearchRoundException round ? round.Error : ((UpstreamException)ex).Error.ToApiError();
+            audit.Failed(error);
+            audit.Outcome = error.Code is "secret_detected" or "pii_detected" ? AuditOutcomes.Blocked : AuditOutcomes.StreamFailed;
+            if (sse is null)
+            {
+                http.Response.Headers["x-rampart-web-search"] = $"backend={backend.Name}";
+                await error.WriteAsync(http);
+            }
+            else
+            {
+                await sse.WriteErrorAsync(error, cancellationToken);
+            }
+        }
+        finally
+        {
+            audit.SetRouted(searched.ServedBy, null, searched.Attempts);
+            audit.Verdicts.Add($"Web search: {searched.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture)} searches via {backend.Name}");
+            if (AuditVerdicts.Output(rewriter?.Scanner) is { } outputVerdict)
+            {
+                audit.Verdicts.Add(outputVerdict);
+            }
+
+            sse?.Dispose();
+        }
     }
 
     /// <param name="sources">Web search results to cite on the answer.</param>
-    /// <param name="asStream">Null for JSON; otherwise write the answer as server-sent chunks, with a usage chunk when true.</param>
     private static async Task AnswerAsync(HttpContext http, Routed<ChatCompletion> result, ModelRoute route, AnswerRewriter? rewriter, FirewallPass firewall,
-        IReadOnlyList<SearchResult>? sources, bool? asStream, CancellationToken cancellationToken)
+        IReadOnlyList<SearchResult>? sources, CancellationToken cancellationToken)
     {
         var audit = http.Audit();
         audit.SetRouted(result.ServedBy, result.Error, result.Attempts);
@@ -177,21 +253,7 @@ internal static partial class ChatCompletionsEndpoint
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
         }
 
-        if (asStream is not { } includeUsage)
-        {
-            await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
-            return;
-        }
-
-        using var sse = new SseWriter(http.Response);
-        await sse.StartAsync(cancellationToken);
-        foreach (var chunk in WebSearchLoop.ToChunks(completion, includeUsage))
-        {
-            await sse.WriteAsync(chunk, cancellationToken);
-            audit.FirstByte();
-        }
-
-        await sse.WriteDoneAsync(cancellationToken);
+        await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
     }
 
     private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,

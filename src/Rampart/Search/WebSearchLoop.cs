@@ -22,7 +22,7 @@ internal static class WebSearchLoop
 {
     public const string ToolName = "web_search";
 
-    private static readonly ToolDefinition s_tool = new()
+    public static readonly ToolDefinition Tool = new()
     {
         Type = "function",
         Function = new FunctionDefinition
@@ -33,7 +33,7 @@ internal static class WebSearchLoop
         },
     };
 
-    private static readonly JsonElement s_noTools = JsonDocument.Parse("\"none\"").RootElement.Clone();
+    public static readonly JsonElement NoTools = JsonDocument.Parse("\"none\"").RootElement.Clone();
 
     /// <summary>Whether this request can carry the gateway's tool: not when the caller brings a tool of the same name.</summary>
     public static bool Applies(ChatCompletionRequest upstream) => upstream.Tools?.Any(t => t.Function?.Name == ToolName) != true;
@@ -42,7 +42,7 @@ internal static class WebSearchLoop
         string piiMode, CancellationToken cancellationToken)
     {
         var callerTools = upstream.Tools ?? [];
-        var request = upstream with { Stream = null, StreamOptions = null, Tools = [.. callerTools, s_tool] };
+        var request = upstream with { Stream = null, StreamOptions = null, Tools = [.. callerTools, Tool] };
         var messages = new List<ChatMessage>(upstream.Messages ?? []);
         var sources = new List<SearchResult>();
         var searches = 0;
@@ -52,7 +52,7 @@ internal static class WebSearchLoop
         {
             // After the last round of searches the model must answer; with no tools of the caller's, it is told so outright.
             var last = round >= search.MaxRounds;
-            var current = request with { Messages = [.. messages], ToolChoice = last && callerTools.Count == 0 ? s_noTools : request.ToolChoice };
+            var current = request with { Messages = [.. messages], ToolChoice = last && callerTools.Count == 0 ? NoTools : request.ToolChoice };
             var result = await router.CompleteAsync(routing.Targets, routing.Policy, routing.CredentialFor, current, cancellationToken);
             attempts += result.Attempts;
             if (result.Error is not null || result.Value is not { } completion)
@@ -74,28 +74,35 @@ internal static class WebSearchLoop
             messages.Add(message! with { ToolCalls = ours });
             foreach (var call in ours)
             {
-                var query = QueryOf(call.Function?.Arguments);
-                string content;
-                if (query is null)
+                var (content, blocked, searched) = await RunAsync(call, search, backend, piiMode, sources, cancellationToken);
+                if (blocked is not null)
                 {
-                    content = "web_search needs a JSON argument {\"query\": \"...\"} with a non-empty query.";
-                }
-                else
-                {
-                    var (safe, blocked) = Guard(query, piiMode);
-                    if (blocked is not null)
-                    {
-                        return new SearchedAnswer(default, blocked, sources, searches);
-                    }
-
-                    searches++;
-                    var response = await backend.SearchAsync(safe!, search.Limits, cancellationToken);
-                    content = Format(safe!, response, sources);
+                    return new SearchedAnswer(default, blocked, sources, searches);
                 }
 
+                searches += searched ? 1 : 0;
                 messages.Add(new ChatMessage { Role = "tool", ToolCallId = call.Id, Content = MessageContent.FromText(content) });
             }
         }
+    }
+
+    /// <summary>One of the model's searches: the query guarded, then run; the tool result's text, or why the query is refused.</summary>
+    public static async Task<(string Content, ApiError? Blocked, bool Searched)> RunAsync(ToolCall call, WebSearch search, ISearchBackend backend, string piiMode,
+        List<SearchResult> sources, CancellationToken cancellationToken)
+    {
+        if (QueryOf(call.Function?.Arguments) is not { } query)
+        {
+            return ("web_search needs a JSON argument {\"query\": \"...\"} with a non-empty query.", null, false);
+        }
+
+        var (safe, blocked) = Guard(query, piiMode);
+        if (blocked is not null)
+        {
+            return ("", blocked, false);
+        }
+
+        var response = await backend.SearchAsync(safe!, search.Limits, cancellationToken);
+        return (Format(safe!, response, sources), null, true);
     }
 
     /// <summary>
@@ -122,36 +129,6 @@ internal static class WebSearchLoop
             return choice with { Message = choice.Message with { Extra = extra } };
         }).ToList();
         return completion with { Choices = choices };
-    }
-
-    /// <summary>A finished answer as server-sent chunks: role and content (with its annotations and tool calls), the finish, then usage if asked.</summary>
-    public static IEnumerable<ChatCompletionChunk> ToChunks(ChatCompletion completion, bool includeUsage)
-    {
-        ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choices, Usage? usage = null) => new()
-        {
-            Id = completion.Id, Created = completion.Created, Model = completion.Model, SystemFingerprint = completion.SystemFingerprint, Choices = choices, Usage = usage,
-        };
-
-        foreach (var choice in completion.Choices)
-        {
-            var message = choice.Message;
-            var delta = new ChatDelta
-            {
-                Role = message.Role ?? "assistant",
-                Content = message.Content?.JoinedText(),
-                Refusal = message.Refusal,
-                ReasoningContent = message.ReasoningContent,
-                ToolCalls = message.ToolCalls?.Select((c, i) => new ToolCallDelta { Index = i, Id = c.Id, Type = c.Type, Function = c.Function }).ToList(),
-                Extra = message.Extra,
-            };
-            yield return Chunk([new ChunkChoice { Index = choice.Index, Delta = delta }]);
-            yield return Chunk([new ChunkChoice { Index = choice.Index, Delta = new ChatDelta(), FinishReason = choice.FinishReason }]);
-        }
-
-        if (includeUsage && completion.Usage is { } usage)
-        {
-            yield return Chunk([], usage);
-        }
     }
 
     private static bool IsOurs(ToolCall call) => call.Function?.Name == ToolName;
@@ -286,7 +263,7 @@ internal static class WebSearchLoop
         return text.Append("UNTRUSTED_SEARCH_RESULTS>>>").ToString();
     }
 
-    private static JsonElement Annotations(string text, IReadOnlyList<SearchResult> sources)
+    public static JsonElement Annotations(string text, IReadOnlyList<SearchResult> sources)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -317,7 +294,7 @@ internal static class WebSearchLoop
     private static (int Start, int Length)? Span(string text, string needle) =>
         text.IndexOf(needle, StringComparison.Ordinal) is var at and >= 0 ? (at, needle.Length) : null;
 
-    private static Usage? Add(Usage? total, Usage? next) => (total, next) switch
+    public static Usage? Add(Usage? total, Usage? next) => (total, next) switch
     {
         (null, _) => next,
         (_, null) => total,

@@ -33,6 +33,25 @@ public sealed class AnthropicWebSearchTests(AnthropicWebSearchFixture gateway) :
     }
 
     [Fact]
+    public async Task Streamed_EachRoundsTextReachesTheCaller_ToolUsesNever()
+    {
+        var (http, model) = await CallerAsync();
+        using var client = http;
+        var marker = ChatApi.NewMarker();
+
+        using var response = await ChatApi.SendStreamingAsync(client, ChatApi.Request(model, marker, stream: true));
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("[DONE]", events[^1]);
+        var choices = events.SkipLast(1).Select(e => JsonNode.Parse(e)!).SelectMany(c => c["choices"]!.AsArray()).ToList();
+        Assert.Equal(string.Concat(Enumerable.Repeat(FakeAnthropicServer.ToolPreamble, 4)), string.Concat(choices.Select(c => c!["delta"].Text("content"))));
+        Assert.DoesNotContain(choices, c => c!["delta"]!["tool_calls"] is not null);
+        Assert.Equal("stop", Assert.Single(choices, c => c.Text("finish_reason") is not null).Text("finish_reason"));
+        Assert.Equal(4, gateway.Anthropic.Requests.Count(r => r.Body.Contains(marker, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task CallersToolFirst_CallerGetsItsToolCalls()
     {
         var (http, model) = await CallerAsync();

@@ -221,7 +221,7 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
     }
 
     [Fact]
-    public async Task Streaming_SearchesThenStreamsTheAnswerWithCitations()
+    public async Task Streaming_SearchRoundsThenTheAnswerStreamsWithCitations()
     {
         using var http = await CallerAsync();
         var marker = ChatApi.NewMarker();
@@ -240,7 +240,49 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Contains(deltas, d => d["annotations"]?[0]?["url_citation"].Text("url") == FakeSearxngServer.UrlFor(marker));
         Assert.Contains(chunks.SelectMany(c => c["choices"]!.AsArray()), c => c.Text("finish_reason") == "stop");
         Assert.Equal(20, chunks[^1]["usage"]!["total_tokens"]!.GetValue<int>());
-        Assert.DoesNotContain(gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)), r => r.Json["stream"] is not null);
+        var calls = gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, calls.Count);
+        Assert.All(calls, c => Assert.True(c.Json["stream"]!.GetValue<bool>()));
+        Assert.Equal("call_search", calls[1].Messages.Single(m => m.Text("role") == "tool").Text("tool_call_id"));
+        Assert.Contains(FakeSearxngServer.UrlFor(marker), calls[1].Messages.Single(m => m.Text("role") == "tool").Text("content"), StringComparison.Ordinal);
+        Assert.DoesNotContain(deltas, d => d["tool_calls"] is not null);
+        Assert.Equal(1, deltas.Count(d => d["role"] is not null));
+        Assert.Equal(1, chunks.SelectMany(c => c["choices"]!.AsArray()).Count(c => c.Text("finish_reason") is not null));
+    }
+
+    [Fact]
+    public async Task Streaming_SecretInTheModelsQuery_Returns400BeforeAnyByte()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker() + " leak-secret";
+
+        using var response = await ChatApi.SendStreamingAsync(http.Client, ChatApi.Request(http.Model, marker, stream: true));
+        var error = await ChatApi.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("secret_detected", error.Text("code"));
+        Assert.Equal("web_search.query", error.Text("param"));
+        Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedToken, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Streaming_CallersToolCall_IsStreamedToTheCallerWithoutTheGatewaysCall()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker() + " caller-tool";
+        var request = ChatApi.Request(http.Model, marker, stream: true);
+        request["tools"] = new JsonArray(new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "lookup" } });
+
+        using var response = await ChatApi.SendStreamingAsync(http.Client, request);
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        var choices = events.SkipLast(1).Select(e => JsonNode.Parse(e)!).SelectMany(c => c["choices"]!.AsArray()).ToList();
+        var calls = choices.SelectMany(c => c!["delta"]!["tool_calls"]?.AsArray() ?? []).ToList();
+        Assert.All(calls, c => Assert.Equal(0, c!["index"]!.GetValue<int>()));
+        Assert.Equal("lookup", Assert.Single(calls, c => c!["function"]?["name"] is not null)!["function"].Text("name"));
+        Assert.Equal("{}", string.Concat(calls.Select(c => c!["function"]?.Text("arguments"))));
+        Assert.Equal("tool_calls", Assert.Single(choices, c => c.Text("finish_reason") is not null).Text("finish_reason"));
+        Assert.DoesNotContain(marker, gateway.Searx.Queries);
     }
 
     /// <summary>The verdicts column of this response's audit record.</summary>

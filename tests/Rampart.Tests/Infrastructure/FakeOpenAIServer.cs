@@ -64,7 +64,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         public const string Judge = "fake-judge";
 
         /// <summary>
-        /// A model that searches (non-streamed only): offered a <c>web_search</c> tool and no tool result yet, it calls the
+        /// A model that searches (streamed or not): offered a <c>web_search</c> tool and no tool result yet, it calls the
         /// tool with the last user message as query (<c>leak-secret</c> in it: a query carrying <see cref="LeakedToken"/>;
         /// <c>leak-email</c>: one carrying <see cref="LeakedEmail"/>; <c>caller-tool</c>: the caller's first tool is called
         /// too). It searches again (query <c>round N …</c>) after one result with <c>search-twice</c>, and always with
@@ -550,6 +550,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             message = new JsonObject { ["role"] = "assistant", ["content"] = NoSearchAnswer };
         }
 
+        if (body["stream"]?.GetValue<bool>() == true)
+        {
+            await StreamSearcherAsync(http, message, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true);
+            return;
+        }
+
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(new JsonObject
         {
@@ -557,6 +563,57 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = message["tool_calls"] is null ? "stop" : "tool_calls" }),
             ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 },
         }.ToJsonString());
+    }
+
+    /// <summary>The searcher's message as a stream: content in 1-3 character deltas; each tool call's id and name, then its arguments in pieces.</summary>
+    private static async Task StreamSearcherAsync(HttpContext http, JsonObject message, bool includeUsage)
+    {
+        http.Response.ContentType = "text/event-stream";
+        await http.Response.StartAsync();
+        var random = new Random(7);
+        async Task Event(JsonObject? delta, string? finish, JsonObject? usage = null)
+        {
+            var chunk = new JsonObject
+            {
+                ["id"] = "chatcmpl-search", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = Models.Searcher,
+                ["choices"] = delta is null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+            };
+            if (usage is not null)
+            {
+                chunk["usage"] = usage;
+            }
+
+            await WriteSplitAsync(http, "data: " + chunk.ToJsonString() + "\n\n", random);
+        }
+
+        await Event(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+        var content = message["content"]?.GetValue<string>() ?? "";
+        for (var i = 0; i < content.Length;)
+        {
+            var length = Math.Min(random.Next(1, 4), content.Length - i);
+            await Event(new JsonObject { ["content"] = content.Substring(i, length) }, null);
+            i += length;
+        }
+
+        var calls = message["tool_calls"]?.AsArray() ?? [];
+        for (var k = 0; k < calls.Count; k++)
+        {
+            var call = calls[k]!;
+            await Event(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["id"] = call["id"]!.GetValue<string>(), ["type"] = "function", ["function"] = new JsonObject { ["name"] = call["function"]!["name"]!.GetValue<string>(), ["arguments"] = "" } }) }, null);
+            var arguments = call["function"]!["arguments"]!.GetValue<string>();
+            for (var i = 0; i < arguments.Length; i += 5)
+            {
+                await Event(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["function"] = new JsonObject { ["arguments"] = arguments.Substring(i, Math.Min(5, arguments.Length - i)) } }) }, null);
+            }
+        }
+
+        await Event(new JsonObject(), calls.Count > 0 ? "tool_calls" : "stop");
+        if (includeUsage)
+        {
+            await Event(null, null, new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 });
+        }
+
+        await WriteSplitAsync(http, "data: [DONE]\n\n", random);
     }
 
     private static string LastUserText(JsonObject body)
