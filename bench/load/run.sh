@@ -22,7 +22,7 @@
 #   LOAD_CPUS [0]        CPUs for wrk, the measuring client and the mock behind the gateways
 #   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, Rampart +80, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
-#   PHASES ["throughput ttfb rate soak streams"]  which measurements to make
+#   PHASES ["throughput cpu ttfb rate soak streams"]  which measurements to make
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -51,7 +51,7 @@ GATEWAY_CPUS="${GATEWAY_CPUS:-1}"
 LOAD_CPUS="${LOAD_CPUS:-0}"
 PORT_BASE="${PORT_BASE:-19100}"
 RESULTS_DIR="${RESULTS_DIR:-$LOAD_DIR/results}"
-PHASES=" ${PHASES:-throughput ttfb rate soak streams} "
+PHASES=" ${PHASES:-throughput cpu ttfb rate soak streams} "
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MOCK_PORT=$((PORT_BASE + 1))
@@ -275,6 +275,30 @@ if phase throughput; then
   done
 fi
 
+# --- CPU time per request: the figure that other load on the machine disturbs least -------------------------------------
+# Throughput on a shared 2-core machine moves with whatever else runs; the CPU a process spends per answered request
+# moves much less. Read utime + stime (/proc/PID/stat, clock ticks) of the system under test and of the mock behind
+# it around one wrk run, and divide by the requests wrk counted.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+phase cpu && for scenario in small large stream; do
+  for target in "${TARGETS[@]}"; do
+    case $target in
+      direct) sut=$mock_direct_PID ;;
+      rampart) sut=$rampart_PID ;;
+      portkey) sut=$portkey_PID ;;
+    esac
+    run_wrk "$target" "$scenario" "$WARMUP" >/dev/null
+    before=$(cpu_ticks "$sut"); mock_before=$(cpu_ticks "$mock_PID")
+    line=$(run_wrk "$target" "$scenario" "$DURATION" | grep '^RESULT')
+    after=$(cpu_ticks "$sut"); mock_after=$(cpu_ticks "$mock_PID")
+    requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+    hz=$(getconf CLK_TCK)
+    us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / r : 0 }')
+    mock_us=$(awk -v t=$((mock_after - mock_before)) -v r="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / r : 0 }')
+    echo "CPU scenario=$scenario target=$target requests=$requests cpu_us_per_request=$us mock_cpu_us_per_request=$mock_us" | tee "$RAW/cpu.$scenario.$target.txt" >&2
+  done
+done
+
 # --- time to first byte of a stream: sequential requests from the load client ----------------------------------------
 phase ttfb && for round in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
@@ -290,7 +314,7 @@ done
 # The memory figures are about a steady 1,000 RPS, so Rampart starts afresh here rather than carrying the heap that
 # the saturating wrk runs grew.
 if phase rate || phase soak || phase streams; then
-  if phase throughput || phase ttfb; then
+  if phase throughput || phase cpu || phase ttfb; then
     echo "rampart_rss_after_saturation_mb=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$rampart_PID/status")" >"$RAW/rss-after-saturation.txt"
     log "restarting Rampart (it held $(cut -d= -f2 "$RAW/rss-after-saturation.txt") MB after the earlier runs)"
     stop "$rampart_PID"

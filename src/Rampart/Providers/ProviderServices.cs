@@ -17,7 +17,10 @@ internal static class ProviderServices
                 UseCookies = false,
                 AllowAutoRedirect = false,
             })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // The factory's logging handlers add two scopes and four log calls to every upstream call; the router
+            // already logs what matters (retries, fallbacks, breaker state) without URLs or content.
+            .RemoveAllLoggers();
         services.AddSingleton<CredentialProtector>();
         services.AddSingleton<ProviderCatalog>();
         services.AddSingleton<Routing.CircuitBreakers>();
