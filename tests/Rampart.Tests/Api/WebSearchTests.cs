@@ -41,6 +41,7 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         var verdicts = await gateway.AuditVerdictsAsync(response);
         Assert.Equal("Web search: 1 searches via searxng", verdicts);
         Assert.DoesNotContain(marker, verdicts, StringComparison.Ordinal);
+        Assert.DoesNotContain(marker, gateway.Logs.All, StringComparison.Ordinal);
     }
 
     [Fact]
