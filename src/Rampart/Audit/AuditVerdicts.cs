@@ -8,23 +8,27 @@ internal static class AuditVerdicts
     private const int MaxLocations = 5;
 
     /// <summary>One line per check that found something, e.g. <c>PII obfuscated: EMAIL×2 (messages[0].content)</c>.</summary>
-    public static IEnumerable<string> Of(GuardrailOutcome guard)
+    public static IEnumerable<string> Of(GuardrailOutcome guard) => Of(guard.Hits, guard.PiiMode, guard.SecretsMode, guard.Blocked?.Code);
+
+    /// <param name="blockedBy">The error code the findings led to (<c>secret_detected</c>, <c>pii_detected</c>), if they blocked.</param>
+    public static IEnumerable<string> Of(IReadOnlyList<GuardrailHit> hits, string piiMode, string secretsMode, string? blockedBy)
     {
-        var blockedBy = guard.Blocked?.Code;
-        if (guard.Secrets.Any())
+        var secrets = hits.Where(h => h.IsSecret).ToList();
+        if (secrets.Count > 0)
         {
             var action = blockedBy == "secret_detected" ? "Blocked by Secret Detection"
-                : guard.SecretsMode == SecretModes.Redact ? "Secrets redacted"
+                : secretsMode == SecretModes.Redact ? "Secrets redacted"
                 : "Secrets detected";
-            yield return Describe(action, guard.Secrets);
+            yield return Describe(action, secrets);
         }
 
-        if (guard.Pii.Any())
+        var pii = hits.Where(h => !h.IsSecret).ToList();
+        if (pii.Count > 0)
         {
             var action = blockedBy == "pii_detected" ? "Blocked by PII Detection"
-                : blockedBy is null && guard.PiiMode == "obfuscate" ? "PII obfuscated"
+                : blockedBy is null && piiMode == "obfuscate" ? "PII obfuscated"
                 : "PII detected";
-            yield return Describe(action, guard.Pii);
+            yield return Describe(action, pii);
         }
     }
 

@@ -261,7 +261,7 @@ internal static class RampartCli
     private static Command CredentialsCommand(Lazy<Task<AccessStore>> context, TextWriter output, IConfiguration configuration)
     {
         var workspace = new Option<string>("--workspace") { Description = "Workspace name.", Required = true };
-        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, azure, anthropic or google.", Required = true };
+        var provider = new Option<string>("--provider") { Description = "Provider: openai, xai, deepseek, azure, anthropic or google; or search:brave / search:tavily for a search engine's key.", Required = true };
         var apiKey = new Option<string?>("--api-key") { Description = "The provider key (prefer --api-key-stdin: command lines end up in shell history)." };
         var apiKeyStdin = new Option<bool>("--api-key-stdin") { Description = "Read the provider key from standard input." };
         var baseUrl = new Option<string?>("--base-url") { Description = "The provider's base URL for this workspace (e.g. a private endpoint)." };

@@ -1,5 +1,6 @@
 using Rampart.Data;
 using Rampart.Providers;
+using Rampart.Search;
 
 namespace Rampart.Dashboard;
 
@@ -15,6 +16,10 @@ internal static class ProvidersPage
         ["removed"] = "Credential removed; the workspace uses the gateway's own configuration again.",
     };
 
+    /// <summary>What a credential can be for: the real providers, and the search engines that take a key.</summary>
+    private static readonly string[] CredentialNames =
+        [.. WorkspacesPage.ProviderNames.Where(p => p != ProviderCatalog.DemoProviderName), .. SearchBackendNames.Keyed.Select(SearchBackendNames.CredentialName)];
+
     public static IResult ShowAsync(HttpContext http, string? done) =>
         Render(DashboardRequest.For(http), done is null ? null : Notices.GetValueOrDefault(done), null, StatusCodes.Status200OK);
 
@@ -29,7 +34,7 @@ internal static class ProvidersPage
         }
 
         var provider = form["provider"].ToString();
-        if (!WorkspacesPage.ProviderNames.Contains(provider) || provider == ProviderCatalog.DemoProviderName)
+        if (!CredentialNames.Contains(provider))
         {
             return Render(request, null, "Choose a provider from the list.", StatusCodes.Status400BadRequest);
         }
@@ -96,9 +101,9 @@ internal static class ProvidersPage
                 <form class="stack" method="post" action="/dashboard/providers" id="credential-form" autocomplete="off">
                   {request.Csrf}
                   <label>Workspace <select name="workspace">{Layout.Options(administered.Select(w => (w.Name, w.Name)), null)}</select></label>
-                  <label>Provider <select name="provider">{Layout.Options(WorkspacesPage.ProviderNames.Where(p => p != ProviderCatalog.DemoProviderName).Select(p => (p, p)), null)}</select></label>
+                  <label>Provider <select name="provider">{Layout.Options(CredentialNames.Select(p => (p, p)), null)}</select></label>
                   <label>API key <span class="hint">stored encrypted; shown again only as its last four characters</span><input type="password" name="api_key" autocomplete="new-password"></label>
-                  <label>Base URL <span class="hint">optional: an OpenAI-compatible server, an Azure resource, a proxy</span><input type="url" name="base_url" placeholder="https://…"></label>
+                  <label>Base URL <span class="hint">optional: an OpenAI-compatible server, an Azure resource, a proxy (for search:… keys, the address goes in the workspace's search settings)</span><input type="url" name="base_url" placeholder="https://…"></label>
                   <button type="submit" id="save-credential">Save credential</button>
                 </form>
                 """);

@@ -4,6 +4,7 @@ using Rampart.Data;
 using Rampart.Guardrails;
 using Rampart.OpenAI;
 using Rampart.Providers;
+using Rampart.Search;
 using Rampart.Workspaces;
 
 namespace Rampart.Dashboard;
@@ -81,6 +82,12 @@ internal static class WorkspacesPage
             Secrets = form["secrets"].ToString(),
             ScanOutput = form["scan_output"] == "on",
             WebSearch = form["web_search"] == "on",
+            Search = new SearchPolicy
+            {
+                Backend = NullIfBlank(form["search_backend"]),
+                BaseUrl = NullIfBlank(form["search_base_url"]),
+                SearchFirst = form["search_first"] == "on",
+            },
             AllowDirectModels = form["allow_direct_models"] == "on",
         };
         return await SaveAsync(request, store, workspace, policy, "settings", null);
@@ -317,6 +324,11 @@ internal static class WorkspacesPage
               <label>Secrets <select name="secrets">{Layout.Options([(SecretModes.Block, "block the request"), (SecretModes.Redact, "redact and continue")], p.Secrets)}</select></label>
               <label class="check"><input type="checkbox" name="scan_output"{Layout.Checked(p.ScanOutput)}> Scan the model's answers too</label>
               <label class="check"><input type="checkbox" name="web_search"{Layout.Checked(p.WebSearch)}> Web search allowed</label>
+              <label>Search engine <span class="hint">a Brave or Tavily key of the workspace's own is a credential on the Providers page (search:brave, search:tavily)</span>
+                <select name="search_backend">{Layout.Options([("", "the gateway's"), .. SearchBackendNames.All.Select(b => (b, b == SearchBackendNames.None ? "none (no web search)" : b))], p.Search?.Backend ?? "")}</select></label>
+              <label>Search engine address <span class="hint">optional; needs an engine chosen above</span>
+                <input type="url" name="search_base_url" placeholder="https://…" value="{p.Search?.BaseUrl ?? ""}"></label>
+              <label class="check"><input type="checkbox" name="search_first"{Layout.Checked(p.Search?.SearchFirst == true)}> The model cannot call tools: search the question first</label>
               <label class="check"><input type="checkbox" name="allow_direct_models"{Layout.Checked(p.AllowDirectModels)}> Members may call provider/model ids directly</label>
               <button type="submit" id="save-settings">Save settings</button>
             </form>
@@ -332,7 +344,7 @@ internal static class WorkspacesPage
           <dt>PII restoration</dt><dd>{p.PiiRestore}</dd>
           <dt>Secrets</dt><dd>{p.Secrets}</dd>
           <dt>Output scanning</dt><dd>{(p.ScanOutput ? "on" : "off")}</dd>
-          <dt>Web search</dt><dd>{(p.WebSearch ? "allowed" : "off")}</dd>
+          <dt>Web search</dt><dd>{(p.WebSearch ? "allowed" : "off")} · engine: {p.Search?.Backend ?? "the gateway's"}{(p.Search?.SearchFirst == true ? " · searched first" : "")}</dd>
           <dt>Blocked topics</dt><dd>{p.BlockedTopics?.Count ?? 0}</dd>
         </dl>
         """);

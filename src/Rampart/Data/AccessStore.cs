@@ -148,6 +148,11 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
                 throw new AccessConflictException($"'{baseUrl}' is not an http(s) URL.");
             }
 
+            if (Search.SearchBackendNames.CredentialProblem(provider, baseUrl is not null, apiKeyProtected is not null) is { } searchProblem)
+            {
+                throw new AccessConflictException(searchProblem);
+            }
+
             if (baseUrl is null && apiKeyProtected is null)
             {
                 throw new AccessConflictException("Give an API key, a base URL, or both.");

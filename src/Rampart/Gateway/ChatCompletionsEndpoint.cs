@@ -66,7 +66,8 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var firewall = await firewalls.AdmitAsync(caller, route, guard.Request, provider => snapshot.CredentialFor(route.Workspace.Id, provider), cancellationToken);
+        Func<string, ProviderCredential?> credentialFor = provider => snapshot.CredentialFor(route.Workspace.Id, provider);
+        var firewall = await firewalls.AdmitAsync(caller, route, guard.Request, credentialFor, cancellationToken);
         firewall.WriteHeaders(http.Response);
         if (firewall.Refused is { } refused)
         {
@@ -76,7 +77,9 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage, searchAvailable: search.Backend is not null);
+        var engine = search.For(route.Workspace, credentialFor);
+        var plan = ChatPlan.Create(guard.Request, route, firewall.Canary?.SystemNote, firewall.NeedsUsage,
+            searchAvailable: engine.Backend is not null || engine.Unavailable is not null);
         audit.SetUpstream(plan.Upstream);
 
         var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault, firewall.Canary);
@@ -84,13 +87,22 @@ internal static partial class ChatCompletionsEndpoint
             ? [new RouteTarget(route.Provider, route.Model)]
             : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
 
-        var routing = new RoutingRequest(targets, policy.Routing, provider => snapshot.CredentialFor(route.Workspace.Id, provider));
+        var routing = new RoutingRequest(targets, policy.Routing, credentialFor);
+        if (plan.WebSearch && engine.Unavailable is { } unavailable)
+        {
+            // The workspace chose an engine it cannot use: the request goes ahead without web search, and says why.
+            http.Response.Headers["x-rampart-web-search"] = $"off; {unavailable}";
+            audit.Verdicts.Add($"Web search off: {unavailable}");
+        }
 
         try
         {
-            if (plan.WebSearch && search.Backend is { } backend && WebSearchLoop.Applies(plan.Upstream))
+            if (plan.WebSearch && engine.Backend is { } backend && WebSearchLoop.Applies(plan.Upstream))
             {
-                await SearchThenAnswerAsync(http, router, routing, route, plan.Upstream, search, backend, piiMode, rewriter, firewall, cancellationToken);
+                // A model that cannot call tools gets the search first, by the workspace's word or its provider's nature.
+                var searchFirst = policy.Search?.SearchFirst == true || !providers.SupportsTools(route.Provider, credentialFor(route.Provider));
+                var session = new SearchSession(search, backend, piiMode, policy.Secrets, searchFirst);
+                await SearchThenAnswerAsync(http, router, routing, route, plan.Upstream, session, rewriter, firewall, cancellationToken);
             }
             else if (request.IsStreaming)
             {
@@ -126,23 +138,20 @@ internal static partial class ChatCompletionsEndpoint
     /// model answers; a streaming request gets every round's text as it is generated.
     /// </summary>
     private static async Task SearchThenAnswerAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route, ChatCompletionRequest upstream,
-        WebSearch search, ISearchBackend backend, string piiMode, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+        SearchSession session, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         if (upstream.IsStreaming)
         {
-            await StreamSearchedAsync(http, route, new WebSearchStream(router, routing, upstream, search, backend, piiMode), backend, rewriter, firewall, cancellationToken);
+            await StreamSearchedAsync(http, route, new WebSearchStream(router, routing, upstream, session), session, rewriter, firewall, cancellationToken);
             return;
         }
 
-        var answer = await WebSearchLoop.CompleteAsync(router, routing, upstream, search, backend, piiMode, cancellationToken);
-        var searches = answer.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        http.Response.Headers["x-rampart-web-search"] = $"searches={searches}; backend={backend.Name}";
+        var answer = await WebSearchLoop.CompleteAsync(router, routing, upstream, session, cancellationToken);
+        http.Response.Headers["x-rampart-web-search"] = $"searches={session.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture)}; backend={session.Backend.Name}";
 
         // The count and the engine, never the queries.
         var audit = http.Audit();
-        audit.Verdicts.Add(answer.Blocked is { } refused
-            ? $"Web search query blocked ({refused.Code}) after {searches} searches via {backend.Name}"
-            : $"Web search: {searches} searches via {backend.Name}");
+        audit.Verdicts.AddRange(session.Verdicts(answer.Blocked));
         if (answer.Blocked is { } blocked)
         {
             audit.Outcome = AuditOutcomes.Blocked;
@@ -158,16 +167,17 @@ internal static partial class ChatCompletionsEndpoint
     /// A searched answer streamed as it is generated. Headers and the stream open with the first chunk for the caller,
     /// so a failure before it (a refused query, a failed round) still gets its own status code.
     /// </summary>
-    private static async Task StreamSearchedAsync(HttpContext http, ModelRoute route, WebSearchStream searched, ISearchBackend backend,
+    private static async Task StreamSearchedAsync(HttpContext http, ModelRoute route, WebSearchStream searched, SearchSession session,
         AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
     {
         var audit = http.Audit();
         SseWriter? sse = null;
+        ApiError? blocked = null;
         async Task<SseWriter> OpenAsync()
         {
             if (sse is null)
             {
-                http.Response.Headers["x-rampart-web-search"] = $"backend={backend.Name}";
+                http.Response.Headers["x-rampart-web-search"] = $"backend={session.Backend.Name}";
                 SetRouteHeaders(http.Response, route, searched.ServedBy!);
                 firewall.Answered(searched.ServedBy!);
                 sse = new SseWriter(http.Response);
@@ -200,11 +210,12 @@ internal static partial class ChatCompletionsEndpoint
         catch (Exception ex) when (ex is SearchRoundException or UpstreamException)
         {
             var error = ex is SearchRoundException round ? round.Error : ((UpstreamException)ex).Error.ToApiError();
+            blocked = error.Code is "secret_detected" or "pii_detected" ? error : null;
             audit.Failed(error);
-            audit.Outcome = error.Code is "secret_detected" or "pii_detected" ? AuditOutcomes.Blocked : AuditOutcomes.StreamFailed;
+            audit.Outcome = blocked is not null ? AuditOutcomes.Blocked : AuditOutcomes.StreamFailed;
             if (sse is null)
             {
-                http.Response.Headers["x-rampart-web-search"] = $"backend={backend.Name}";
+                http.Response.Headers["x-rampart-web-search"] = $"backend={session.Backend.Name}";
                 await error.WriteAsync(http);
             }
             else
@@ -215,7 +226,7 @@ internal static partial class ChatCompletionsEndpoint
         finally
         {
             audit.SetRouted(searched.ServedBy, null, searched.Attempts);
-            audit.Verdicts.Add($"Web search: {searched.Searches.ToString(System.Globalization.CultureInfo.InvariantCulture)} searches via {backend.Name}");
+            audit.Verdicts.AddRange(session.Verdicts(blocked));
             if (AuditVerdicts.Output(rewriter?.Scanner) is { } outputVerdict)
             {
                 audit.Verdicts.Add(outputVerdict);
@@ -225,9 +236,9 @@ internal static partial class ChatCompletionsEndpoint
         }
     }
 
-    /// <param name="sources">Web search results to cite on the answer.</param>
+    /// <param name="sources">Web search results to cite on the answer, by choice index.</param>
     private static async Task AnswerAsync(HttpContext http, Routed<ChatCompletion> result, ModelRoute route, AnswerRewriter? rewriter, FirewallPass firewall,
-        IReadOnlyList<SearchResult>? sources, CancellationToken cancellationToken)
+        IReadOnlyDictionary<int, IReadOnlyList<SearchResult>>? sources, CancellationToken cancellationToken)
     {
         var audit = http.Audit();
         audit.SetRouted(result.ServedBy, result.Error, result.Attempts);

@@ -29,38 +29,7 @@ internal static class RequestGuard
     public static GuardrailOutcome Inspect(ChatCompletionRequest request, string piiMode, string secretsMode, PiiVault? vault = null)
     {
         var hits = new List<GuardrailHit>();
-        var redactSecrets = secretsMode == SecretModes.Redact;
-        var scanPii = piiMode != "disabled";
-        var obfuscatePii = piiMode == "obfuscate";
-
-        string? Process(string? text, string location)
-        {
-            if (string.IsNullOrEmpty(text))
-            {
-                return null;
-            }
-
-            var secrets = SecretScanner.Default.Scan(text);
-            var pii = scanPii ? PiiScanner.Scan(text) : [];
-
-            // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
-            pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
-            hits.AddRange(secrets.Select(s => new GuardrailHit(s.Kind, location, IsSecret: true)));
-            hits.AddRange(pii.Select(p => new GuardrailHit(p.Kind, location, IsSecret: false)));
-
-            var replace = new List<(Finding Finding, string Placeholder)>();
-            if (redactSecrets)
-            {
-                replace.AddRange(secrets.Select(s => (s, SecretPlaceholder)));
-            }
-
-            if (obfuscatePii)
-            {
-                replace.AddRange(pii.Select(p => (p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind))));
-            }
-
-            return replace.Count == 0 ? null : Redact(text, replace);
-        }
+        string? Process(string? text, string location) => InspectText(text, location, piiMode, secretsMode, vault, hits);
 
         var system = Process(request.System, "system");
         var messages = request.Messages ?? [];
@@ -76,22 +45,49 @@ internal static class RequestGuard
             }
         }
 
-        var secretHits = hits.Where(h => h.IsSecret).ToList();
-        if (secretHits.Count > 0 && !redactSecrets)
+        if (Blocking(hits, piiMode, secretsMode, "Nothing was sent to the model provider.") is { } blocked)
         {
-            return new GuardrailOutcome(request, Blocked("secret_detected", "Blocked by Secret Detection", secretHits), hits, piiMode, secretsMode);
-        }
-
-        var piiHits = hits.Where(h => !h.IsSecret).ToList();
-        if (piiHits.Count > 0 && piiMode == "block")
-        {
-            return new GuardrailOutcome(request, Blocked("pii_detected", "Blocked by PII Detection", piiHits), hits, piiMode, secretsMode);
+            return new GuardrailOutcome(request, blocked, hits, piiMode, secretsMode);
         }
 
         var result = system is null && rewritten is null
             ? request
             : request with { System = system ?? request.System, Messages = rewritten ?? request.Messages };
         return new GuardrailOutcome(result, null, hits, piiMode, secretsMode);
+    }
+
+    /// <summary>
+    /// One text: what it contains (added to <paramref name="hits"/>) and, when something in it is to be replaced
+    /// (secrets under <c>redact</c>, PII under <c>obfuscate</c>), the text to forward instead; null when it goes as is.
+    /// Whether the findings block is the caller's decision.
+    /// </summary>
+    public static string? InspectText(string? text, string location, string piiMode, string secretsMode, PiiVault? vault, List<GuardrailHit> hits)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        var secrets = SecretScanner.Default.Scan(text);
+        var pii = piiMode != "disabled" ? PiiScanner.Scan(text) : [];
+
+        // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
+        pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
+        hits.AddRange(secrets.Select(s => new GuardrailHit(s.Kind, location, IsSecret: true)));
+        hits.AddRange(pii.Select(p => new GuardrailHit(p.Kind, location, IsSecret: false)));
+
+        var replace = new List<(Finding Finding, string Placeholder)>();
+        if (secretsMode == SecretModes.Redact)
+        {
+            replace.AddRange(secrets.Select(s => (s, SecretPlaceholder)));
+        }
+
+        if (piiMode == "obfuscate")
+        {
+            replace.AddRange(pii.Select(p => (p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind))));
+        }
+
+        return replace.Count == 0 ? null : Redact(text, replace);
     }
 
     private static ChatMessage InspectMessage(ChatMessage message, string at, Func<string?, string, string?> process)
@@ -160,11 +156,25 @@ internal static class RequestGuard
         return builder.Append(text, position, text.Length - position).ToString();
     }
 
-    private static ApiError Blocked(string code, string verdict, List<GuardrailHit> hits)
+    /// <summary>The request's <paramref name="hits"/> block it: secrets unless they are redacted, PII under <c>block</c>; else null.</summary>
+    /// <param name="consequence">What the caller is told did not happen, e.g. that nothing reached the provider.</param>
+    public static ApiError? Blocking(List<GuardrailHit> hits, string piiMode, string secretsMode, string consequence)
+    {
+        var secretHits = hits.Where(h => h.IsSecret).ToList();
+        if (secretHits.Count > 0 && secretsMode != SecretModes.Redact)
+        {
+            return Blocked("secret_detected", "Blocked by Secret Detection", secretHits, consequence);
+        }
+
+        var piiHits = hits.Where(h => !h.IsSecret).ToList();
+        return piiHits.Count > 0 && piiMode == "block" ? Blocked("pii_detected", "Blocked by PII Detection", piiHits, consequence) : null;
+    }
+
+    private static ApiError Blocked(string code, string verdict, List<GuardrailHit> hits, string consequence)
     {
         var listed = hits.GroupBy(h => (h.Kind, h.Location)).Select(g => $"{g.Key.Kind} in {g.Key.Location}").Take(10);
         var more = hits.Count > 10 ? $" and {hits.Count - 10} more" : "";
-        return ApiError.InvalidRequest($"{verdict}: {string.Join("; ", listed)}{more}. Nothing was sent to the model provider.", hits[0].Location, code);
+        return ApiError.InvalidRequest($"{verdict}: {string.Join("; ", listed)}{more}. {consequence}", hits[0].Location, code);
     }
 
     /// <summary>Response header values: counts per kind and the action, e.g. <c>EMAIL=2, PHONE=1; action=obfuscate</c>.</summary>

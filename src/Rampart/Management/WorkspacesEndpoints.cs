@@ -6,6 +6,7 @@ using Rampart.Auth;
 using Rampart.Data;
 using Rampart.OpenAI;
 using Rampart.Providers;
+using Rampart.Search;
 using Rampart.Workspaces;
 
 namespace Rampart.Management;
@@ -230,9 +231,11 @@ internal static class WorkspacesEndpoints
         }
 
         var name = ProviderCatalog.Canonical(provider);
-        if (!ProviderCatalog.IsKnownName(name))
+        if (!ProviderCatalog.IsKnownName(name) && !name.StartsWith("search:", StringComparison.Ordinal))
         {
-            return ApiError.InvalidRequest($"Unknown provider '{provider}'.", "provider", "unknown_provider").ToResult();
+            return ApiError.InvalidRequest(
+                $"Unknown provider '{provider}'. Credentials are for a provider (openai, xai, deepseek, azure, anthropic, google) or a search engine's key ({string.Join(", ", SearchBackendNames.Keyed.Select(SearchBackendNames.CredentialName))}).",
+                "provider", "unknown_provider").ToResult();
         }
 
         var (request, invalid) = await RequestBody.ReadAsync(http, ManagementJson.Wire.SetCredentialRequest);

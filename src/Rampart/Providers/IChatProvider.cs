@@ -13,6 +13,9 @@ internal interface IChatProvider
     /// <summary>The provider name used in model ids and audit records (<c>openai</c>, <c>local</c> …).</summary>
     string Name { get; }
 
+    /// <summary>Whether its models can call tools; a gateway-run web search needs them, else it searches first.</summary>
+    bool SupportsTools => true;
+
     Task<ProviderResult<ChatCompletion>> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken);
 
     Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken);

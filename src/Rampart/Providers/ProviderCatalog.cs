@@ -108,6 +108,9 @@ internal sealed class ProviderCatalog
                 $"The provider '{name}' has no credentials configured on this gateway (set {KeyVariable(name)})."));
     }
 
+    /// <summary>Whether the model that would answer for <paramref name="provider"/> can call tools (the offline demo, standing in or not, cannot).</summary>
+    public bool SupportsTools(string provider, ProviderCredential? credential) => Resolve(provider, credential)?.Provider?.SupportsTools != false;
+
     /// <summary>
     /// The adapter for a workspace's own credential: the gateway-wide settings with the workspace's key and base URL
     /// in their place. Built once per credential version; the key is decrypted only then.

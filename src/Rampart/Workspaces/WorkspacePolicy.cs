@@ -1,5 +1,6 @@
 using Rampart.Guardrails.Rules;
 using Rampart.Limits;
+using Rampart.Search;
 
 namespace Rampart.Workspaces;
 
@@ -44,6 +45,9 @@ internal sealed record WorkspacePolicy
 
     /// <summary>Whether the web-search tool may be offered in this workspace at all.</summary>
     public bool WebSearch { get; set; } = true;
+
+    /// <summary>This workspace's search engine, address and tool-less fallback; see <see cref="SearchPolicy"/>.</summary>
+    public SearchPolicy? Search { get; set; } = new();
 
     /// <summary>Whether members may call <c>provider/model</c> ids directly with this workspace as their default.</summary>
     public bool AllowDirectModels { get; set; } = true;
@@ -135,6 +139,11 @@ internal sealed record WorkspacePolicy
         if (!Guardrails.SecretModes.IsValid(Secrets))
         {
             return "secrets must be block or redact";
+        }
+
+        if (Search?.Validate() is { } searchProblem)
+        {
+            return searchProblem;
         }
 
         return Persona is { Length: > 100_000 } ? "persona is longer than 100,000 characters" : null;

@@ -153,6 +153,47 @@ public sealed class CliTests(GatewayFixture gateway)
         Assert.Contains("\"requests_per_minute\": 60", shown.Output);
     }
 
+    [Fact]
+    public async Task WorkspaceTavily_SetUpWithTheCli_SearchesWhereTheGatewayHasNoEngine()
+    {
+        await using var engines = await FakeSearxngServer.StartAsync();
+        var workspace = "cli-" + Guid.NewGuid().ToString("N")[..10];
+        await Cli("workspaces", "create", "--name", workspace, "--model", FakeOpenAIServer.Models.Searcher);
+        var file = Path.Combine(gateway.DataDir, $"{workspace}.json");
+        await File.WriteAllTextAsync(file, $$"""
+            { "provider": "openai", "model": "{{FakeOpenAIServer.Models.Searcher}}", "search": { "backend": "tavily", "base_url": "{{engines.TavilyBaseUrl}}" } }
+            """);
+        var tavilyKey = "tvly-test-" + Guid.NewGuid().ToString("N");
+
+        var policy = await Cli("workspaces", "set-policy", "--name", workspace, "--file", file);
+        var refused = await Cli("credentials", "set", "--workspace", workspace, "--provider", "search:tavily", "--api-key", tavilyKey, "--base-url", "https://elsewhere.example.test");
+        var stored = await Cli("credentials", "set", "--workspace", workspace, "--provider", "search:tavily", "--api-key", tavilyKey);
+        var listed = await Cli("credentials", "list", "--workspace", workspace);
+        var (user, key) = await gateway.CreateCallerAsync();
+        await Cli("members", "add", "--workspace", workspace, "--user", user.Id);
+        var marker = ChatApi.NewMarker();
+        using var http = gateway.Http(key);
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        do
+        {
+            // The gateway learns of the CLI's changes within a poll interval.
+            response = await ChatApi.PostAsync(http, ChatApi.Request(workspace, marker));
+        }
+        while (response.StatusCode == HttpStatusCode.NotFound && DateTime.UtcNow < deadline);
+
+        Assert.Equal(0, policy.ExitCode);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("A search credential holds only the API key", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, stored.ExitCode);
+        Assert.Contains("search:tavily", listed.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(tavilyKey, listed.Output + stored.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("searches=1; backend=tavily", response.Headers.GetValues("x-rampart-web-search").Single());
+        Assert.Equal(new FakeSearch("tavily", marker, tavilyKey), Assert.Single(engines.Searches));
+        response.Dispose();
+    }
+
     private async Task<(int ExitCode, string Output, string Error)> Cli(params string[] args)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

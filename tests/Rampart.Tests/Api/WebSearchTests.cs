@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using Rampart.Audit;
-using Rampart.Data;
+using Rampart.Search;
 using Rampart.Tests.Infrastructure;
+using Rampart.Workspaces;
 
 namespace Rampart.Tests.Api;
 
@@ -40,9 +38,10 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Equal(20, body["usage"]!["total_tokens"]!.GetValue<int>());
         Assert.Contains(marker, gateway.Searx.Queries);
 
-        var verdicts = await AuditVerdictsAsync(response);
+        var verdicts = await gateway.AuditVerdictsAsync(response);
         Assert.Equal("Web search: 1 searches via searxng", verdicts);
         Assert.DoesNotContain(marker, verdicts, StringComparison.Ordinal);
+        Assert.DoesNotContain(marker, gateway.Logs.All, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -113,9 +112,9 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
     }
 
     [Fact]
-    public async Task SecretInTheModelsQuery_Returns400AndNothingIsSearched()
+    public async Task SecretInTheModelsQuery_UnderBlock_Returns400AndNothingIsSearched()
     {
-        using var http = await CallerAsync();
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "openai", Model = FakeOpenAIServer.Models.Searcher, Secrets = "block" });
         var marker = ChatApi.NewMarker() + " leak-secret";
 
         using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
@@ -124,9 +123,10 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("secret_detected", error.Text("code"));
         Assert.Equal("web_search.query", error.Text("param"));
+        Assert.Equal("Blocked by Secret Detection: GitHub token in web_search.query. The search query was not sent to the search engine.", error.Text("message"));
         Assert.DoesNotContain(FakeOpenAIServer.LeakedToken, error.ToJsonString(), StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedToken, StringComparison.Ordinal));
-        Assert.Equal("Web search query blocked (secret_detected) after 0 searches via searxng", await AuditVerdictsAsync(response));
+        Assert.Equal("Web search query blocked (secret_detected) after 0 searches via searxng", await gateway.AuditVerdictsAsync(response));
     }
 
     [Fact]
@@ -285,19 +285,236 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
         Assert.DoesNotContain(marker, gateway.Searx.Queries);
     }
 
-    /// <summary>The verdicts column of this response's audit record.</summary>
-    private async Task<string?> AuditVerdictsAsync(HttpResponseMessage response)
+    [Fact]
+    public async Task SecretInTheModelsQuery_UnderRedact_IsReplacedBeforeTheSearch()
     {
-        await gateway.Services.GetRequiredService<AuditWriter>().FlushAsync();
-        await using var connection = await gateway.Services.GetRequiredService<Db>().OpenAsync();
-        var id = response.Headers.GetValues("x-request-id").Single();
-        var verdicts = await connection.QuerySingleAsync<string?>("SELECT verdicts FROM audit_records WHERE id = @id", new { id });
-        return verdicts is null ? null : string.Join("; ", JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "openai", Model = FakeOpenAIServer.Models.Searcher, Secrets = "redact" });
+        var marker = ChatApi.NewMarker() + " leak-secret";
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith(FakeOpenAIServer.SearchAnswer, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"].Text("content"), StringComparison.Ordinal);
+        Assert.Contains("deploy [REDACTED_SECRET]", gateway.Searx.Queries);
+        Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedToken, StringComparison.Ordinal));
+        var verdicts = await gateway.AuditVerdictsAsync(response);
+        Assert.Equal("Web search: 1 searches via searxng; Secrets redacted: GitHub token×1 (web_search.query)", verdicts);
+        Assert.DoesNotContain(FakeOpenAIServer.LeakedToken, verdicts, StringComparison.Ordinal);
     }
 
-    private async Task<Caller> CallerAsync()
+    [Fact]
+    public async Task Streaming_SecretInTheModelsQuery_UnderRedact_IsReplacedAndTheAnswerStreams()
     {
-        var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync(FakeOpenAIServer.Models.Searcher);
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "openai", Model = FakeOpenAIServer.Models.Searcher, Secrets = "redact" });
+        var marker = ChatApi.NewMarker() + " leak-secret";
+
+        using var response = await ChatApi.SendStreamingAsync(http.Client, ChatApi.Request(http.Model, marker, stream: true));
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("[DONE]", events[^1]);
+        var content = string.Concat(events.SkipLast(1).Select(e => JsonNode.Parse(e)!).SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["delta"].Text("content")));
+        Assert.StartsWith(FakeOpenAIServer.SearchAnswer, content, StringComparison.Ordinal);
+        Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedToken, StringComparison.Ordinal));
+        Assert.Contains("Secrets redacted: GitHub token×1 (web_search.query)", await gateway.AuditVerdictsAsync(response), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SeveralChoices_EveryChoiceRunsItsOwnSearches_AndCitesItsOwnSources()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker();
+        var request = ChatApi.Request(http.Model, marker);
+        request["n"] = 3;
+
+        using var response = await ChatApi.PostAsync(http.Client, request);
+        var choices = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([0, 1, 2], choices.Select(c => c!["index"]!.GetValue<int>()));
+        Assert.Equal(FakeOpenAIServer.NoSearchAnswer, choices[0]!["message"].Text("content"));
+        Assert.Null(choices[0]!["message"]!["annotations"]);
+        foreach (var i in new[] { 1, 2 })
+        {
+            var url = FakeSearxngServer.UrlFor($"choice{i} {marker}");
+            var message = choices[i]!["message"]!;
+            Assert.Equal($"{FakeOpenAIServer.SearchAnswer} ({url}) the answer is 42.", message.Text("content"));
+            Assert.Equal("stop", choices[i].Text("finish_reason"));
+            Assert.Null(message["tool_calls"]);
+            Assert.Equal([url, "https://forum.example.test/post"], message["annotations"]!.AsArray().Select(a => a!["url_citation"].Text("url")));
+            Assert.Contains($"choice{i} {marker}", gateway.Searx.Queries);
+        }
+
+        Assert.Equal("searches=2; backend=searxng", response.Headers.GetValues("x-rampart-web-search").Single());
+        var calls = gateway.Upstream.Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, calls.Count);
+        Assert.Equal(3, calls[0].Json["n"]!.GetValue<int>());
+        Assert.All(calls.Skip(1), c => Assert.Null(c.Json["n"]));
+        Assert.All(calls.Skip(1), c => Assert.Single(c.Messages, m => m.Text("role") == "tool"));
+        var verdicts = await gateway.AuditVerdictsAsync(response);
+        Assert.Equal("Web search: 2 searches via searxng", verdicts);
+        Assert.DoesNotContain(marker, verdicts, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Streaming_SeveralChoices_EveryChoiceSearches_EachEndsOnceWithItsCitations()
+    {
+        using var http = await CallerAsync();
+        var marker = ChatApi.NewMarker();
+        var request = ChatApi.Request(http.Model, marker, stream: true);
+        request["n"] = 3;
+        request["stream_options"] = new JsonObject { ["include_usage"] = true };
+
+        using var response = await ChatApi.SendStreamingAsync(http.Client, request);
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events.SkipLast(1).Select(e => JsonNode.Parse(e)!).ToList();
+        var byChoice = chunks.SelectMany(c => c["choices"]!.AsArray()).GroupBy(c => c!["index"]!.GetValue<int>()).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal([0, 1, 2], byChoice.Keys.Order());
+        Assert.Equal(FakeOpenAIServer.NoSearchAnswer, string.Concat(byChoice[0].Select(c => c!["delta"].Text("content"))));
+        foreach (var (index, parts) in byChoice)
+        {
+            Assert.Equal(1, parts.Count(c => c!["delta"]!["role"] is not null));
+            Assert.Equal("stop", Assert.Single(parts, c => c.Text("finish_reason") is not null).Text("finish_reason"));
+            Assert.DoesNotContain(parts, c => c!["delta"]!["tool_calls"] is not null);
+            if (index == 0)
+            {
+                continue;
+            }
+
+            var url = FakeSearxngServer.UrlFor($"choice{index} {marker}");
+            Assert.Equal($"{FakeOpenAIServer.SearchAnswer} ({url}) the answer is 42.", string.Concat(parts.Select(c => c!["delta"].Text("content"))));
+            Assert.Contains(parts, c => c!["delta"]!["annotations"]?[0]?["url_citation"].Text("url") == url);
+        }
+
+        // Round one (n = 3) and one more round for each of the two choices that searched: usage summed over the three calls.
+        Assert.Equal(30, chunks[^1]["usage"]!["total_tokens"]!.GetValue<int>());
+        Assert.Equal("Web search: 2 searches via searxng", await gateway.AuditVerdictsAsync(response));
+    }
+
+    [Fact]
+    public async Task DemoModel_SearchesTheQuestionFirst_AndTheAnswerCarriesTheSources()
+    {
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "local", Model = "demo" });
+        var marker = ChatApi.NewMarker();
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+        var message = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("offline demo model", message.Text("content"), StringComparison.Ordinal);
+        Assert.Contains($"\"{marker}\"", message.Text("content"), StringComparison.Ordinal);
+        Assert.Contains(marker, gateway.Searx.Queries);
+        Assert.Equal("searches=1; backend=searxng", response.Headers.GetValues("x-rampart-web-search").Single());
+        Assert.Equal([FakeSearxngServer.UrlFor(marker), "https://forum.example.test/post"], message["annotations"]!.AsArray().Select(a => a!["url_citation"].Text("url")));
+        var verdicts = await gateway.AuditVerdictsAsync(response);
+        Assert.Equal("Web search: 1 searches via searxng (searched first: the model is not offered tools)", verdicts);
+    }
+
+    [Fact]
+    public async Task Streaming_DemoModel_SearchesFirst_StreamsWithCitations()
+    {
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "local", Model = "demo" });
+        var marker = ChatApi.NewMarker();
+
+        using var response = await ChatApi.SendStreamingAsync(http.Client, ChatApi.Request(http.Model, marker, stream: true));
+        var events = ChatApi.SseData(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("[DONE]", events[^1]);
+        var deltas = events.SkipLast(1).Select(e => JsonNode.Parse(e)!).SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["delta"]!).ToList();
+        Assert.Contains(marker, string.Concat(deltas.Select(d => d.Text("content"))), StringComparison.Ordinal);
+        Assert.Contains(deltas, d => d["annotations"]?[0]?["url_citation"].Text("url") == FakeSearxngServer.UrlFor(marker));
+        Assert.Contains(marker, gateway.Searx.Queries);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SearchFirstPolicy_ResultsGoFencedBeforeTheQuestion_NoToolsOffered_AnswerCited(bool stream)
+    {
+        using var http = await CallerAsync(new WorkspacePolicy
+        {
+            Provider = "openai", Model = FakeOpenAIServer.Models.Searcher, Search = new SearchPolicy { SearchFirst = true },
+        });
+        var marker = ChatApi.NewMarker();
+
+        using var response = stream
+            ? await ChatApi.SendStreamingAsync(http.Client, ChatApi.Request(http.Model, marker, stream: true))
+            : await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var url = FakeSearxngServer.UrlFor(marker);
+        var upstream = gateway.Upstream.RequestWith(marker);
+        Assert.Null(upstream.Json["tools"]);
+        var messages = upstream.Messages;
+        Assert.Equal(marker, messages[^1].Text("content"));
+        var context = messages[^2]!;
+        Assert.Equal("user", context.Text("role"));
+        Assert.Contains("<<<UNTRUSTED_SEARCH_RESULTS", context.Text("content"), StringComparison.Ordinal);
+        Assert.Contains("untrusted content", context.Text("content"), StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeSearxngServer.Injection, context.Text("content"), StringComparison.Ordinal);
+        Assert.Contains("Cite the results you use as [n]", context.Text("content"), StringComparison.Ordinal);
+
+        var (content, annotations) = stream ? Streamed(body) : Whole(body);
+        Assert.Equal($"{FakeOpenAIServer.SearchAnswer} ({url}) the answer is 42.", content);
+        var cited = annotations![0]!["url_citation"]!;
+        Assert.Equal(url, cited.Text("url"));
+        Assert.Equal(url, content[cited["start_index"]!.GetValue<int>()..cited["end_index"]!.GetValue<int>()]);
+
+        static (string, JsonArray?) Whole(string body)
+        {
+            var message = JsonNode.Parse(body)!["choices"]![0]!["message"]!;
+            return (message.Text("content")!, message["annotations"]?.AsArray());
+        }
+
+        static (string, JsonArray?) Streamed(string body)
+        {
+            var deltas = ChatApi.SseData(body).SkipLast(1).Select(e => JsonNode.Parse(e)!).SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["delta"]!).ToList();
+            return (string.Concat(deltas.Select(d => d.Text("content"))), deltas.Select(d => d["annotations"]?.AsArray()).Last(a => a is not null));
+        }
+    }
+
+    [Fact]
+    public async Task SearchFirst_QuestionWithAnEmail_UnderObfuscate_TheQueryCarriesThePlaceholder()
+    {
+        using var http = await CallerAsync(new WorkspacePolicy { Provider = "local", Model = "demo", Pii = "obfuscate" });
+        var marker = ChatApi.NewMarker();
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, $"{marker} who is {FakeOpenAIServer.LeakedEmail}"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"{marker} who is [REDACTED_EMAIL]", gateway.Searx.Queries);
+        Assert.DoesNotContain(gateway.Searx.Queries, q => q.Contains(FakeOpenAIServer.LeakedEmail, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SearchFirst_BackendFails_TheModelIsToldAndAnswers()
+    {
+        using var http = await CallerAsync(new WorkspacePolicy
+        {
+            Provider = "openai", Model = FakeOpenAIServer.Models.Searcher, Search = new SearchPolicy { SearchFirst = true },
+        });
+        var marker = ChatApi.NewMarker() + " fail-search";
+
+        using var response = await ChatApi.PostAsync(http.Client, ChatApi.Request(http.Model, marker));
+        var message = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("No sources: ", message.Text("content"), StringComparison.Ordinal);
+        Assert.Contains("searxng answered HTTP 500", message.Text("content"), StringComparison.Ordinal);
+        Assert.Null(message["annotations"]);
+    }
+
+    /// <summary>A caller in a new workspace served by the searcher (or by <paramref name="policy"/>).</summary>
+    private async Task<Caller> CallerAsync(WorkspacePolicy? policy = null)
+    {
+        var workspace = await gateway.Store.CreateWorkspaceAsync("ws-" + Guid.NewGuid().ToString("N")[..12],
+            policy ?? new WorkspacePolicy { Provider = "openai", Model = FakeOpenAIServer.Models.Searcher }, default);
+        var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
         return new Caller(gateway.Http(key), workspace.Name);
     }
 

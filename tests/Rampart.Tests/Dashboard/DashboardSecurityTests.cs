@@ -214,6 +214,36 @@ public sealed class DashboardSecurityTests(DashboardFixture gateway)
     }
 
     [Fact]
+    public async Task WorkspaceSearchSettings_AndSearchKey_AreSavedFromTheDashboard_BadOnesRefused()
+    {
+        var workspace = await gateway.CreateWorkspaceAsync();
+        var (client, _) = await SignedInAsync(OrgRoles.Member, WorkspaceRoles.Admin, workspace.Name);
+        var secret = "brave-test-dashboard-" + Guid.NewGuid().ToString("N");
+        var page = $"/dashboard/workspaces/{workspace.Name}";
+        (string, string)[] settings = [("provider", "openai"), ("model", "m"), ("pii", "disabled"), ("pii_restore", "never"), ("secrets", "block"), ("web_search", "on")];
+        using (client)
+        {
+            using var saved = await client.SubmitAsync(page, page + "/settings",
+                [.. settings, ("search_backend", "brave"), ("search_base_url", "https://brave.example.test"), ("search_first", "on")]);
+            using var invalid = await client.SubmitAsync(page, page + "/settings", [.. settings, ("search_backend", ""), ("search_base_url", "https://x.example.test")]);
+            using var key = await client.SubmitAsync("/dashboard/providers", "/dashboard/providers", ("workspace", workspace.Name), ("provider", "search:brave"), ("api_key", secret), ("base_url", ""));
+            using var keyWithAddress = await client.SubmitAsync("/dashboard/providers", "/dashboard/providers",
+                ("workspace", workspace.Name), ("provider", "search:brave"), ("api_key", secret), ("base_url", "https://brave.example.test"));
+
+            Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+            Assert.Contains("search.base_url needs search.backend", await invalid.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            var access = gateway.Services.GetRequiredService<AccessCache>().Current;
+            var search = access.FindWorkspace(workspace.Name)!.Policy.Search!;
+            Assert.Equal(("brave", "https://brave.example.test", true), (search.Backend, search.BaseUrl, search.SearchFirst));
+            Assert.Equal(HttpStatusCode.Redirect, key.StatusCode);
+            Assert.Equal(secret, gateway.Services.GetRequiredService<CredentialProtector>().Unprotect(access.CredentialFor(workspace.Id, "search:brave")!.ApiKeyProtected!));
+            Assert.Equal(HttpStatusCode.BadRequest, keyWithAddress.StatusCode);
+            Assert.Contains("A search credential holds only the API key", System.Net.WebUtility.HtmlDecode(await keyWithAddress.Content.ReadAsStringAsync()), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task ChangingThePassword_EndsOtherSessions_KeepsThisOne()
     {
         var user = await gateway.CreateDashboardUserAsync();

@@ -69,7 +69,10 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// <c>leak-email</c>: one carrying <see cref="LeakedEmail"/>; <c>caller-tool</c>: the caller's first tool is called
         /// too). It searches again (query <c>round N …</c>) after one result with <c>search-twice</c>, and always with
         /// <c>search-forever</c>. Given a tool result, it answers <see cref="SearchAnswer"/> citing the first URL in it, or quoting the
-        /// result when it has none. Offered no search tool, it answers <see cref="NoSearchAnswer"/>.
+        /// result when it has none. Offered no search tool, it answers <see cref="NoSearchAnswer"/> — or, when the gateway put
+        /// search results in the conversation itself (the search-first fallback), <see cref="SearchAnswer"/> citing their first URL.
+        /// With <c>n</c> &gt; 1 and no tool result, choice 0 answers <see cref="NoSearchAnswer"/> at once and every other
+        /// choice i searches <c>choice{i} &lt;last user message&gt;</c>.
         /// </summary>
         public const string Searcher = "fake-searcher";
     }
@@ -520,39 +523,16 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var toolResult = toolResults.LastOrDefault()?["content"]?.GetValue<string>();
         var tools = body["tools"]?.AsArray().Select(t => t?["function"]?["name"]?.GetValue<string>()).ToList() ?? [];
         var searchAgain = userText.Contains("search-forever", StringComparison.Ordinal) || (userText.Contains("search-twice", StringComparison.Ordinal) && toolResults.Count < 2);
-        JsonObject message;
-        if (toolResult is not null && !searchAgain)
+        var n = body["n"]?.GetValue<int>() ?? 1;
+        var messages = new List<JsonObject>();
+        for (var choice = 0; choice < n; choice++)
         {
-            var url = toolResult.Split('\n').FirstOrDefault(l => l.StartsWith("URL: ", StringComparison.Ordinal))?["URL: ".Length..];
-            message = new JsonObject { ["role"] = "assistant", ["content"] = url is null ? "No sources: " + toolResult : $"{SearchAnswer} ({url}) the answer is 42." };
-        }
-        else if (tools.Contains("web_search"))
-        {
-            var query = toolResults.Count > 0 ? $"round {toolResults.Count + 1} {userText}"
-                : userText.Contains("leak-secret", StringComparison.Ordinal) ? "deploy " + LeakedToken
-                : userText.Contains("leak-email", StringComparison.Ordinal) ? "who is " + LeakedEmail
-                : userText;
-            var calls = new JsonArray();
-            if (userText.Contains("caller-tool", StringComparison.Ordinal) && tools.FirstOrDefault(t => t != "web_search") is { } callerTool)
-            {
-                calls.Add(new JsonObject { ["id"] = "call_caller", ["type"] = "function", ["function"] = new JsonObject { ["name"] = callerTool, ["arguments"] = "{}" } });
-            }
-
-            calls.Add(new JsonObject
-            {
-                ["id"] = "call_search", ["type"] = "function",
-                ["function"] = new JsonObject { ["name"] = "web_search", ["arguments"] = new JsonObject { ["query"] = query }.ToJsonString() },
-            });
-            message = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = calls };
-        }
-        else
-        {
-            message = new JsonObject { ["role"] = "assistant", ["content"] = NoSearchAnswer };
+            messages.Add(SearcherMessage(body, userText, toolResults.Count, toolResult, tools, searchAgain, choice, n));
         }
 
         if (body["stream"]?.GetValue<bool>() == true)
         {
-            await StreamSearcherAsync(http, message, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true);
+            await StreamSearcherAsync(http, messages, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true);
             return;
         }
 
@@ -560,23 +540,74 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         await http.Response.WriteAsync(new JsonObject
         {
             ["id"] = "chatcmpl-search", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = Models.Searcher,
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = message["tool_calls"] is null ? "stop" : "tool_calls" }),
+            ["choices"] = new JsonArray([.. messages.Select((message, i) => new JsonObject { ["index"] = i, ["message"] = message, ["finish_reason"] = message["tool_calls"] is null ? "stop" : "tool_calls" })]),
             ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 },
         }.ToJsonString());
     }
 
-    /// <summary>The searcher's message as a stream: content in 1-3 character deltas; each tool call's id and name, then its arguments in pieces.</summary>
-    private static async Task StreamSearcherAsync(HttpContext http, JsonObject message, bool includeUsage)
+    /// <summary>One choice of the searcher (see <see cref="Models.Searcher"/>); with n &gt; 1, choice 0 answers at once and choice i searches <c>choice{i} …</c>.</summary>
+    private static JsonObject SearcherMessage(JsonObject body, string userText, int rounds, string? toolResult, List<string?> tools, bool searchAgain, int choice, int n)
+    {
+        if (toolResult is not null && !searchAgain)
+        {
+            var url = FirstUrl(toolResult);
+            return new JsonObject { ["role"] = "assistant", ["content"] = url is null ? "No sources: " + toolResult : $"{SearchAnswer} ({url}) the answer is 42." };
+        }
+
+        if (!tools.Contains("web_search"))
+        {
+            // The search-first fallback: results the gateway put in the conversation, cited like a tool result.
+            var context = body["messages"]!.AsArray().Select(m => m?["content"] is JsonValue v ? v.GetValue<string>() : null)
+                .FirstOrDefault(c => c?.Contains("the gateway searched the web", StringComparison.Ordinal) == true);
+            return new JsonObject
+            {
+                ["role"] = "assistant",
+                ["content"] = context is null ? NoSearchAnswer : FirstUrl(context) is { } cited ? $"{SearchAnswer} ({cited}) the answer is 42." : "No sources: " + context,
+            };
+        }
+
+        if (n > 1 && choice == 0)
+        {
+            return new JsonObject { ["role"] = "assistant", ["content"] = NoSearchAnswer };
+        }
+
+        var query = n > 1 ? $"choice{choice} {userText}"
+            : rounds > 0 ? $"round {rounds + 1} {userText}"
+            : userText.Contains("leak-secret", StringComparison.Ordinal) ? "deploy " + LeakedToken
+            : userText.Contains("leak-email", StringComparison.Ordinal) ? "who is " + LeakedEmail
+            : userText;
+        var calls = new JsonArray();
+        if (userText.Contains("caller-tool", StringComparison.Ordinal) && tools.FirstOrDefault(t => t != "web_search") is { } callerTool)
+        {
+            calls.Add(new JsonObject { ["id"] = "call_caller", ["type"] = "function", ["function"] = new JsonObject { ["name"] = callerTool, ["arguments"] = "{}" } });
+        }
+
+        calls.Add(new JsonObject
+        {
+            ["id"] = "call_search", ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = "web_search", ["arguments"] = new JsonObject { ["query"] = query }.ToJsonString() },
+        });
+        return new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = calls };
+    }
+
+    private static string? FirstUrl(string results) =>
+        results.Split('\n').FirstOrDefault(l => l.StartsWith("URL: ", StringComparison.Ordinal))?["URL: ".Length..];
+
+    /// <summary>
+    /// The searcher's messages as one stream, the choices interleaved: content in 1-3 character deltas; each tool call's id
+    /// and name, then its arguments in pieces.
+    /// </summary>
+    private static async Task StreamSearcherAsync(HttpContext http, List<JsonObject> messages, bool includeUsage)
     {
         http.Response.ContentType = "text/event-stream";
         await http.Response.StartAsync();
         var random = new Random(7);
-        async Task Event(JsonObject? delta, string? finish, JsonObject? usage = null)
+        async Task Event(int index, JsonObject? delta, string? finish, JsonObject? usage = null)
         {
             var chunk = new JsonObject
             {
                 ["id"] = "chatcmpl-search", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = Models.Searcher,
-                ["choices"] = delta is null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+                ["choices"] = delta is null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = index, ["delta"] = delta, ["finish_reason"] = finish }),
             };
             if (usage is not null)
             {
@@ -586,31 +617,51 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             await WriteSplitAsync(http, "data: " + chunk.ToJsonString() + "\n\n", random);
         }
 
-        await Event(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
-        var content = message["content"]?.GetValue<string>() ?? "";
-        for (var i = 0; i < content.Length;)
+        // Each choice's deltas, in order; then the choices take turns, one delta each.
+        var deltas = messages.Select(message =>
         {
-            var length = Math.Min(random.Next(1, 4), content.Length - i);
-            await Event(new JsonObject { ["content"] = content.Substring(i, length) }, null);
-            i += length;
-        }
-
-        var calls = message["tool_calls"]?.AsArray() ?? [];
-        for (var k = 0; k < calls.Count; k++)
-        {
-            var call = calls[k]!;
-            await Event(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["id"] = call["id"]!.GetValue<string>(), ["type"] = "function", ["function"] = new JsonObject { ["name"] = call["function"]!["name"]!.GetValue<string>(), ["arguments"] = "" } }) }, null);
-            var arguments = call["function"]!["arguments"]!.GetValue<string>();
-            for (var i = 0; i < arguments.Length; i += 5)
+            var list = new List<JsonObject> { new() { ["role"] = "assistant", ["content"] = "" } };
+            var content = message["content"]?.GetValue<string>() ?? "";
+            for (var i = 0; i < content.Length;)
             {
-                await Event(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["function"] = new JsonObject { ["arguments"] = arguments.Substring(i, Math.Min(5, arguments.Length - i)) } }) }, null);
+                var length = Math.Min(random.Next(1, 4), content.Length - i);
+                list.Add(new JsonObject { ["content"] = content.Substring(i, length) });
+                i += length;
+            }
+
+            var calls = message["tool_calls"]?.AsArray() ?? [];
+            for (var k = 0; k < calls.Count; k++)
+            {
+                var call = calls[k]!;
+                list.Add(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["id"] = call["id"]!.GetValue<string>(), ["type"] = "function", ["function"] = new JsonObject { ["name"] = call["function"]!["name"]!.GetValue<string>(), ["arguments"] = "" } }) });
+                var arguments = call["function"]!["arguments"]!.GetValue<string>();
+                for (var i = 0; i < arguments.Length; i += 5)
+                {
+                    list.Add(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = k, ["function"] = new JsonObject { ["arguments"] = arguments.Substring(i, Math.Min(5, arguments.Length - i)) } }) });
+                }
+            }
+
+            return list;
+        }).ToList();
+        for (var step = 0; step < deltas.Max(d => d.Count); step++)
+        {
+            for (var choice = 0; choice < deltas.Count; choice++)
+            {
+                if (step < deltas[choice].Count)
+                {
+                    await Event(choice, deltas[choice][step], null);
+                }
             }
         }
 
-        await Event(new JsonObject(), calls.Count > 0 ? "tool_calls" : "stop");
+        for (var choice = 0; choice < messages.Count; choice++)
+        {
+            await Event(choice, new JsonObject(), messages[choice]["tool_calls"] is not null ? "tool_calls" : "stop");
+        }
+
         if (includeUsage)
         {
-            await Event(null, null, new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 });
+            await Event(0, null, null, new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 5, ["total_tokens"] = 10 });
         }
 
         await WriteSplitAsync(http, "data: [DONE]\n\n", random);

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Dapper;
 using OpenAI;
+using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Data;
 using Rampart.Hosting;
@@ -157,6 +159,16 @@ public class GatewayFixture : IAsyncLifetime
         var workspace = await CreateWorkspaceAsync(model, persona: persona);
         var (_, key) = await CreateCallerAsync(workspace.Name);
         return (workspace, key);
+    }
+
+    /// <summary>The verdicts of this response's audit record, joined with "; " (null when it has none).</summary>
+    internal async Task<string?> AuditVerdictsAsync(HttpResponseMessage response)
+    {
+        await Services.GetRequiredService<AuditWriter>().FlushAsync();
+        await using var connection = await Services.GetRequiredService<Db>().OpenAsync();
+        var id = response.Headers.GetValues("x-request-id").Single();
+        var verdicts = await connection.QuerySingleAsync<string?>("SELECT verdicts FROM audit_records WHERE id = @id", new { id });
+        return verdicts is null ? null : string.Join("; ", System.Text.Json.Nodes.JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
     }
 
     public HttpClient Http(string? key = null)

@@ -15,6 +15,8 @@ public sealed class PolicyDefaultsTests
         Assert.Equal("disabled", policy.Pii);
         Assert.NotNull(policy.Routing);
         Assert.True(policy.WebSearch);
+        Assert.Null(policy.Search!.Backend);
+        Assert.False(policy.Search.SearchFirst);
         Assert.Null(policy.Validate());
     }
 

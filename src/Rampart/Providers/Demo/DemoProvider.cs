@@ -19,6 +19,9 @@ internal sealed class DemoProvider(TimeSpan wordDelay, string? standsInFor = nul
 
     public string Name => ProviderName;
 
+    /// <summary>The demo never calls tools: web search reaches it as results searched first.</summary>
+    public bool SupportsTools => false;
+
     /// <summary>The same demo answering in place of an unconfigured provider.</summary>
     public DemoProvider StandingInFor(string provider) => new(wordDelay, provider);
 
