@@ -123,10 +123,14 @@ internal sealed class ProviderCatalog
             return cached.Provider;
         }
 
+        // The gateway's own key goes only to the gateway's own address: a workspace that points the provider elsewhere
+        // without a key of its own sends none, or a workspace admin could collect the gateway's key on a server of theirs.
+        var baseUrl = credential.BaseUrl?.TrimEnd('/') ?? defaults.BaseUrl;
+        var gatewayKey = string.Equals(baseUrl, defaults.BaseUrl, StringComparison.OrdinalIgnoreCase) ? defaults.ApiKey : null;
         var settings = defaults with
         {
-            BaseUrl = credential.BaseUrl?.TrimEnd('/') ?? defaults.BaseUrl,
-            ApiKey = credential.ApiKeyProtected is { } key ? _protector.Unprotect(key) : defaults.ApiKey,
+            BaseUrl = baseUrl,
+            ApiKey = credential.ApiKeyProtected is { } key ? _protector.Unprotect(key) : gatewayKey,
             IsConfigured = true,
         };
         var provider = definition.Create(settings, _context);

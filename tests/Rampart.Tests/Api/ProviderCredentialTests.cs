@@ -65,6 +65,26 @@ public sealed class ProviderCredentialTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task WorkspaceBaseUrlWithoutAKey_NeverReceivesTheGatewaysKey()
+    {
+        await using var elsewhere = await FakeOpenAIServer.StartAsync();
+        var (workspace, key) = await Workspace();
+        await gateway.Store.SetProviderCredentialAsync(workspace.Id, "openai", elsewhere.BaseUrl, null, null, default);
+
+        var marker = ChatApi.NewMarker();
+        using var http = gateway.Http(key);
+        var response = await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, marker));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("", elsewhere.RequestWith(marker).Authorization);
+        Assert.DoesNotContain(gateway.UpstreamKey, elsewhere.RequestWith(marker).Authorization);
+
+        // The same address as the gateway's own (written differently) still gets the gateway's key.
+        await gateway.Store.SetProviderCredentialAsync(workspace.Id, "openai", gateway.Upstream.BaseUrl + "/", null, null, default);
+        Assert.Equal("Bearer " + gateway.UpstreamKey, (await Call(key, workspace.Name)).Authorization);
+    }
+
+    [Fact]
     public async Task StoredKey_IsEncrypted_NotInTheDatabaseInTheClear()
     {
         var (workspace, _) = await Workspace();
