@@ -10,6 +10,7 @@ namespace Rampart.LoadClient;
 internal static class ReportMode
 {
     private static readonly string[] Targets = ["direct", "rampart", "portkey"];
+    private static readonly string[] CpuTargets = ["direct", "passthrough", "rampart", "portkey"];
     private static readonly string[] Scenarios = ["small", "large", "stream"];
     private static readonly Dictionary<string, string> ScenarioNames = new()
     {
@@ -44,8 +45,8 @@ internal static class ReportMode
         md.AppendLine();
         if (throughputRan)
         {
-            md.AppendLine("| Scenario | Direct req/s | Rampart req/s | Portkey req/s | Rampart ÷ direct | Rampart ÷ Portkey | p50 / p99 direct | p50 / p99 Rampart | p50 / p99 Portkey |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| Scenario | Direct req/s | Pass-through req/s | Rampart req/s | Portkey req/s | Rampart ÷ direct | Rampart ÷ pass-through | Rampart ÷ Portkey | p50 / p99 direct | p50 / p99 pass-through | p50 / p99 Rampart | p50 / p99 Portkey |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         }
 
         foreach (var scenario in Scenarios)
@@ -59,9 +60,11 @@ internal static class ReportMode
             var rps = runs.ToDictionary(r => r.Key, r => Mean(r.Value, "rps"));
             var toDirect = rps["rampart"] / rps["direct"];
             var toPortkey = rps["rampart"] / rps["portkey"];
+            var passThrough = Rounds(dir, $"wrk.{scenario}.passthrough");
+            var toPassThrough = passThrough.Count == 0 ? double.NaN : rps["rampart"] / Mean(passThrough, "rps");
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {ScenarioNames[scenario]} | {RpsCell(runs["direct"])} | {RpsCell(runs["rampart"])} | {RpsCell(runs["portkey"])} | {toDirect:P0} | {toPortkey:F1}× | " +
-                $"{LatencyCell(runs["direct"])} | {LatencyCell(runs["rampart"])} | {LatencyCell(runs["portkey"])} |");
+                $"| {ScenarioNames[scenario]} | {RpsCell(runs["direct"])} | {(passThrough.Count == 0 ? "n/a" : RpsCell(passThrough))} | {RpsCell(runs["rampart"])} | {RpsCell(runs["portkey"])} | {toDirect:P0} | {toPassThrough:P0} | {toPortkey:F1}× | " +
+                $"{LatencyCell(runs["direct"])} | {(passThrough.Count == 0 ? "n/a" : LatencyCell(passThrough))} | {LatencyCell(runs["rampart"])} | {LatencyCell(runs["portkey"])} |");
             checks.Add(($"Throughput ≥ 10× Portkey ({ScenarioNames[scenario]})", $"{toPortkey:F1}×", toPortkey >= 10));
             checks.Add(($"Throughput ≥ 50% of direct ({ScenarioNames[scenario]})", $"{toDirect:P0}", toDirect >= 0.5));
             var errors = runs.Where(r => r.Value.Any(v => Value(v, "non2xx") + Value(v, "connect_err") + Value(v, "read_err") + Value(v, "timeout_err") > 0)).Select(r => r.Key).ToList();
@@ -73,6 +76,31 @@ internal static class ReportMode
 
         if (throughputRan)
         {
+            md.AppendLine();
+        }
+
+        // CPU per request.
+        if (Directory.EnumerateFiles(dir, "cpu.*.txt").Any())
+        {
+            md.AppendLine("CPU time per answered request (utime + stime from `/proc/PID/stat` around one wrk run of each target, divided by the requests wrk counted; " +
+                "the process under test is the direct floor's mock, the pass-through, Rampart or Portkey; \"mock behind\" is the mock the pass-through and the gateways call):");
+            md.AppendLine();
+            md.AppendLine("| Scenario | " + string.Join(" | ", CpuTargets.Select(t => Title(t) + " µs")) + " | mock behind Rampart µs | Rampart − pass-through µs |");
+            md.AppendLine("|---|" + string.Concat(CpuTargets.Select(_ => "---:|")) + "---:|---:|");
+            foreach (var scenario in Scenarios)
+            {
+                var cpu = CpuTargets.ToDictionary(t => t, t => Rounds(dir, $"cpu.{scenario}.{t}"));
+                if (cpu.Values.Any(r => r.Count == 0))
+                {
+                    continue;
+                }
+
+                var us = cpu.ToDictionary(c => c.Key, c => Mean(c.Value, "cpu_us_per_request"));
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {ScenarioNames[scenario]} | {string.Join(" | ", CpuTargets.Select(t => us[t].ToString("F1", CultureInfo.InvariantCulture)))} | " +
+                    $"{Mean(cpu["rampart"], "mock_cpu_us_per_request"):F1} | {us["rampart"] - us["passthrough"]:F1} |");
+            }
+
             md.AppendLine();
         }
 
@@ -225,6 +253,7 @@ internal static class ReportMode
     {
         "direct" => "Direct",
         "rampart" => "Rampart",
+        "passthrough" => "Pass-through",
         _ => "Portkey",
     };
 }

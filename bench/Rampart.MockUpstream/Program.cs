@@ -6,6 +6,9 @@ using Rampart.MockUpstream;
 //   latency-ms      delay before the answer, or before the first chunk of a stream (default 0)
 //   chunks          content chunks in a streamed answer (default 20)
 //   chunk-delay-ms  time between two chunks of a stream, kept on a fixed schedule from the first (default 0)
+//   forward-to      instead of answering, relay every chat request to this upstream base URL (e.g.
+//                   http://127.0.0.1:19101/v1) and its answer back, doing nothing else: the CPU floor of any gateway
+//                   built on Kestrel and HttpClient, for the load benchmark's "pass-through" target
 var options = MockOptions.From(args);
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
@@ -19,8 +22,18 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 
 var app = builder.Build();
 var answers = new MockAnswers(options.Chunks);
-app.MapPost("/v1/chat/completions", (HttpContext http) => MockEndpoint.HandleAsync(http, options, answers));
+if (options.ForwardTo is { } upstream)
+{
+    var relay = new PassThrough(upstream);
+    app.MapPost("/v1/chat/completions", relay.HandleAsync);
+}
+else
+{
+    app.MapPost("/v1/chat/completions", (HttpContext http) => MockEndpoint.HandleAsync(http, options, answers));
+}
+
+
 app.MapGet("/v1/models", () => Results.Text("""{"object":"list","data":[{"id":"mock","object":"model","created":0,"owned_by":"mock"}]}""", "application/json"));
 
-Console.WriteLine($"mock upstream on http://127.0.0.1:{options.Port}/v1 latency={options.LatencyMs}ms chunks={options.Chunks} chunk-delay={options.ChunkDelayMs}ms");
+Console.WriteLine(options.ForwardTo is { } to ? $"pass-through on http://127.0.0.1:{options.Port}/v1 to {to}" : $"mock upstream on http://127.0.0.1:{options.Port}/v1 latency={options.LatencyMs}ms chunks={options.Chunks} chunk-delay={options.ChunkDelayMs}ms");
 await app.RunAsync();

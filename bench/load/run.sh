@@ -20,7 +20,7 @@
 #   MOCK_LATENCY_MS [0]  mock delay before answering             MOCK_CHUNKS [20]    chunks per streamed answer
 #   GATEWAY_CPUS [1]     CPUs for the gateway under test (taskset list); the direct floor's mock runs here too
 #   LOAD_CPUS [0]        CPUs for wrk, the measuring client and the mock behind the gateways
-#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, Rampart +80, Portkey +87
+#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, Rampart +80, pass-through +85, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
 #   PHASES ["throughput cpu ttfb rate soak streams"]  which measurements to make
 #
@@ -60,7 +60,8 @@ SLOW_PORT=$((PORT_BASE + 3))
 PACED_PORT=$((PORT_BASE + 4))
 RAMPART_PORT=$((PORT_BASE + 80))
 PORTKEY_PORT=$((PORT_BASE + 87))
-TARGETS=(direct rampart portkey)
+TARGETS=(direct passthrough rampart portkey)
+PASSTHROUGH_PORT=$((PORT_BASE + 85))
 
 phase() { [[ $PHASES == *" $1 "* ]]; }
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -134,7 +135,7 @@ if (( STREAMS > MAX_STREAMS )); then
   STREAMS=$MAX_STREAMS
 fi
 
-for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $RAMPART_PORT $PORTKEY_PORT; do
+for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $RAMPART_PORT $PASSTHROUGH_PORT $PORTKEY_PORT; do
   port_free "$port" || die "port $port is in use; set PORT_BASE to another range"
 done
 
@@ -165,6 +166,11 @@ wait_for "http://127.0.0.1:$MOCK_PORT/v1/models" mock
 wait_for "http://127.0.0.1:$PACED_PORT/v1/models" mock-paced
 wait_for "http://127.0.0.1:$DIRECT_PORT/v1/models" mock-direct
 wait_for "http://127.0.0.1:$SLOW_PORT/v1/models" mock-slow
+# The pass-through: Kestrel + HttpClient relaying bytes to the same mock and doing nothing else, on the gateways' CPU.
+# It is the floor of any gateway built on the same server and client, so "Rampart ÷ pass-through" is what Rampart's
+# own work (auth, parsing, guardrails, routing, audit) costs.
+start passthrough "$GATEWAY_CPUS" "$WORK" dotnet "$MOCK" --port="$PASSTHROUGH_PORT" --forward-to="http://127.0.0.1:$MOCK_PORT/v1"
+wait_for "http://127.0.0.1:$PASSTHROUGH_PORT/v1/models" passthrough
 
 # --- Rampart: SQLite in a temp dir, a user with a normal API key, workspaces with PII obfuscation ------------------
 log "setting up Rampart (SQLite in $WORK/data)"
@@ -221,6 +227,7 @@ EOF
 url_of() { # target [direct mock port]
   case $1 in
     direct) echo "http://127.0.0.1:${2:-$DIRECT_PORT}/v1/chat/completions" ;;
+    passthrough) echo "http://127.0.0.1:$PASSTHROUGH_PORT/v1/chat/completions" ;;
     rampart) echo "http://127.0.0.1:$RAMPART_PORT/api/v1/chat/completions" ;;
     portkey) echo "http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions" ;;
   esac
@@ -228,7 +235,7 @@ url_of() { # target [direct mock port]
 model_of() { [[ $1 == rampart ]] && echo "${2:-bench}" || echo mock; } # target [workspace]
 headers_of() { # target [port of the mock behind Portkey]
   case $1 in
-    direct) echo "Authorization: Bearer sk-mock-not-a-real-key" ;;
+    direct | passthrough) echo "Authorization: Bearer sk-mock-not-a-real-key" ;;
     rampart) echo "Authorization: Bearer $API_KEY" ;;
     portkey) echo "Authorization: Bearer sk-mock-not-a-real-key|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:${2:-$MOCK_PORT}/v1" ;;
   esac
@@ -284,6 +291,7 @@ phase cpu && for scenario in small large stream; do
   for target in "${TARGETS[@]}"; do
     case $target in
       direct) sut=$mock_direct_PID ;;
+      passthrough) sut=$passthrough_PID ;;
       rampart) sut=$rampart_PID ;;
       portkey) sut=$portkey_PID ;;
     esac
@@ -295,13 +303,13 @@ phase cpu && for scenario in small large stream; do
     hz=$(getconf CLK_TCK)
     us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / r : 0 }')
     mock_us=$(awk -v t=$((mock_after - mock_before)) -v r="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / r : 0 }')
-    echo "CPU scenario=$scenario target=$target requests=$requests cpu_us_per_request=$us mock_cpu_us_per_request=$mock_us" | tee "$RAW/cpu.$scenario.$target.txt" >&2
+    echo "RESULT requests=$requests cpu_us_per_request=$us mock_cpu_us_per_request=$mock_us" | tee "$RAW/cpu.$scenario.$target.txt" >&2
   done
 done
 
 # --- time to first byte of a stream: sequential requests from the load client ----------------------------------------
 phase ttfb && for round in $(seq "$ROUNDS"); do
-  for target in "${TARGETS[@]}"; do
+  for target in direct rampart portkey; do
     log "time to first byte, $target (round $round, $TTFB_COUNT streams one after another)"
     mapfile -t hs < <(client_headers "$target" "$PACED_PORT")
     "${CLIENT[@]}" ttfb --url "$(url_of "$target" "$PACED_PORT")" --body "$WORK/stream.$(model_of "$target" bench-paced).json" "${hs[@]}" \
@@ -354,7 +362,7 @@ date=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --version), Node $(node --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Portkey gateway $(node -p "require('$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway/package.json').version")
 load_before=$LOAD_BEFORE
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput ttfb rate soak streams " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
+command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED
