@@ -23,6 +23,24 @@ internal sealed class AuditStore(Db db)
         ON CONFLICT (id) DO NOTHING
         """;
 
+    /// <summary>
+    /// The PostgreSQL twin of <see cref="InsertRecord"/>: the whole batch in one statement, one array per column, and
+    /// the ids actually inserted come back, so the roll-ups count exactly those.
+    /// </summary>
+    private const string InsertRecordsPostgres =
+        """
+        INSERT INTO audit_records (id, created_at, endpoint, user_id, key_id, workspace_id, workspace, requested_model, provider, served_model,
+            status, outcome, error_code, verdicts, stream, attempts, prompt_tokens, completion_tokens, tokens_estimated, cost_usd,
+            latency_ms, ttft_ms, client_ip, user_agent)
+        SELECT * FROM unnest(@Id::text[], @CreatedAt::bigint[], @Endpoint::text[], @UserId::text[], @KeyId::text[], @WorkspaceId::text[],
+            @Workspace::text[], @RequestedModel::text[], @Provider::text[], @ServedModel::text[], @Status::integer[], @Outcome::text[],
+            @ErrorCode::text[], @Verdicts::text[], @Stream::integer[], @Attempts::integer[], @PromptTokens::bigint[], @CompletionTokens::bigint[],
+            @TokensEstimated::integer[], @CostUsd::double precision[], @LatencyMs::double precision[], @TtftMs::double precision[],
+            @ClientIp::text[], @UserAgent::text[])
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """;
+
     private const string UpsertUsage =
         """
         INSERT INTO usage_daily (day, workspace_id, user_id, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_usd, blocked)
@@ -42,25 +60,62 @@ internal sealed class AuditStore(Db db)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var inserted = db.Dialect == SqlDialect.Postgres
+            ? await InsertBatchAsync(connection, transaction, batch, cancellationToken)
+            : await InsertEachAsync(connection, transaction, batch, cancellationToken);
         var usage = new Dictionary<UsageKey, UsageRow>();
-        var inserted = 0;
-        foreach (var record in batch)
+        foreach (var record in inserted)
         {
-            if (await InsertAsync(connection, transaction, record, cancellationToken))
-            {
-                inserted++;
-                Add(usage, record);
-            }
+            Add(usage, record);
         }
 
-        foreach (var row in usage.Values)
+        // In key order, so two instances adding to the same day's rows lock them in the same order and never deadlock.
+        foreach (var (_, row) in usage.OrderBy(u => u.Key.ToString(), StringComparer.Ordinal))
         {
             await connection.ExecuteAsync(new CommandDefinition(UpsertUsage, row, transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return inserted.Count;
+    }
+
+    private static async Task<List<AuditRecord>> InsertEachAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<AuditRecord> batch, CancellationToken cancellationToken)
+    {
+        var inserted = new List<AuditRecord>(batch.Count);
+        foreach (var record in batch)
+        {
+            if (await InsertAsync(connection, transaction, record, cancellationToken))
+            {
+                inserted.Add(record);
+            }
+        }
+
         return inserted;
     }
+
+    private static async Task<List<AuditRecord>> InsertBatchAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<AuditRecord> batch, CancellationToken cancellationToken)
+    {
+        var parameters = new
+        {
+            Id = Column(batch, r => r.Id), CreatedAt = Column(batch, r => r.CreatedAt), Endpoint = Column(batch, r => r.Endpoint),
+            UserId = Column(batch, r => r.UserId), KeyId = Column(batch, r => r.KeyId), WorkspaceId = Column(batch, r => r.WorkspaceId),
+            Workspace = Column(batch, r => r.Workspace), RequestedModel = Column(batch, r => r.RequestedModel), Provider = Column(batch, r => r.Provider),
+            ServedModel = Column(batch, r => r.ServedModel), Status = Column(batch, r => r.Status), Outcome = Column(batch, r => r.Outcome),
+            ErrorCode = Column(batch, r => r.ErrorCode), Verdicts = Column(batch, VerdictsColumn), Stream = Column(batch, r => r.Stream ? 1 : 0),
+            Attempts = Column(batch, r => r.Attempts), PromptTokens = Column(batch, r => r.PromptTokens), CompletionTokens = Column(batch, r => r.CompletionTokens),
+            TokensEstimated = Column(batch, r => r.TokensEstimated ? 1 : 0), CostUsd = Column(batch, r => r.CostUsd), LatencyMs = Column(batch, r => r.LatencyMs),
+            TtftMs = Column(batch, r => r.TtftMs), ClientIp = Column(batch, r => r.ClientIp), UserAgent = Column(batch, r => r.UserAgent),
+        };
+        var ids = (await connection.QueryAsync<string>(new CommandDefinition(InsertRecordsPostgres, parameters, transaction, cancellationToken: cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
+        // A record twice in one batch (spooled twice) is inserted once and counted once.
+        return [.. batch.Where(r => ids.Remove(r.Id))];
+    }
+
+    private static T[] Column<T>(IReadOnlyCollection<AuditRecord> batch, Func<AuditRecord, T> value) => [.. batch.Select(value)];
+
+    private static string? VerdictsColumn(AuditRecord r) =>
+        r.Verdicts.Count == 0 ? null : JsonSerializer.Serialize(r.Verdicts, AuditJson.Default.IReadOnlyListString);
 
     private static async Task<bool> InsertAsync(DbConnection connection, DbTransaction transaction, AuditRecord r, CancellationToken cancellationToken)
     {
@@ -68,7 +123,7 @@ internal sealed class AuditStore(Db db)
         {
             r.Id, r.CreatedAt, r.Endpoint, r.UserId, r.KeyId, r.WorkspaceId, r.Workspace, r.RequestedModel, r.Provider, r.ServedModel,
             r.Status, r.Outcome, r.ErrorCode,
-            Verdicts = r.Verdicts.Count == 0 ? null : JsonSerializer.Serialize(r.Verdicts, AuditJson.Default.IReadOnlyListString),
+            Verdicts = VerdictsColumn(r),
             Stream = r.Stream ? 1 : 0, r.Attempts, r.PromptTokens, r.CompletionTokens, TokensEstimated = r.TokensEstimated ? 1 : 0, r.CostUsd,
             r.LatencyMs, r.TtftMs, r.ClientIp, r.UserAgent,
         };

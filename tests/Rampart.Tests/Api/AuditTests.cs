@@ -288,7 +288,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         }
 
         await gateway.WaitForAuditRowsAsync("created_at >= @start", new { start }, sent);
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         var audit = string.Join('\n', (await connection.QueryAsync("SELECT * FROM audit_records WHERE created_at >= @start", new { start }))
             .Select(row => string.Join('|', ((IDictionary<string, object?>)row).Values)));
         var usage = string.Join('\n', (await connection.QueryAsync("SELECT * FROM usage_daily")).Select(row => string.Join('|', ((IDictionary<string, object?>)row).Values)));
@@ -322,7 +322,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         }
 
         var rows = await gateway.WaitForAuditRowsAsync("user_id = @UserId", new { caller.UserId }, 7);
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         var usage = (await connection.QueryAsync<(long Requests, long Prompt, long Completion, double Cost, long Blocked)>(
             "SELECT requests, prompt_tokens, completion_tokens, cost_usd, blocked FROM usage_daily WHERE user_id = @UserId", new { caller.UserId })).ToList();
 
@@ -335,7 +335,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         Assert.True(usage.Sum(u => u.Cost) > 0);
     }
 
-    [Fact]
+    [SqliteOnlyFact("it locks the SQLite file; PostgresOutageTests stops a PostgreSQL server mid-load instead")]
     public async Task DatabaseLockedUnderLoad_RecordsAreSpooled_ThenReplayedExactlyOnce()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
@@ -373,7 +373,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         Assert.All(rows, r => Assert.Equal(AuditOutcomes.Ok, r.Outcome));
         Assert.False(File.Exists(spool));
         Assert.Empty(Directory.EnumerateFiles(gateway.DataDir, "audit-spool*"));
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         Assert.Equal(300, await connection.ExecuteScalarAsync<long>("SELECT SUM(requests) FROM usage_daily WHERE user_id = @UserId", new { caller.UserId }));
     }
 
@@ -401,13 +401,14 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
 
             await fixture.DisposeAsync();
 
-            await using var connection = AuditGatewayFixture.OpenDatabase(fixture.DatabasePath);
+            await using var connection = await fixture.ConnectAsync();
             Assert.Equal(12, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_records WHERE user_id = @UserId", new { caller.UserId }));
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(dir, recursive: true);
+            await TestDatabase.DropAsync(dir);
         }
     }
 
