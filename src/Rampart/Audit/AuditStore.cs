@@ -60,9 +60,10 @@ internal sealed class AuditStore(Db db)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var storable = batch.Select(Storable).ToList();
         var inserted = db.Dialect == SqlDialect.Postgres
-            ? await InsertBatchAsync(connection, transaction, batch, cancellationToken)
-            : await InsertEachAsync(connection, transaction, batch, cancellationToken);
+            ? await InsertBatchAsync(connection, transaction, storable, cancellationToken)
+            : await InsertEachAsync(connection, transaction, storable, cancellationToken);
         var usage = new Dictionary<UsageKey, UsageRow>();
         foreach (var record in inserted)
         {
@@ -79,7 +80,7 @@ internal sealed class AuditStore(Db db)
         return inserted.Count;
     }
 
-    private static async Task<List<AuditRecord>> InsertEachAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<AuditRecord> batch, CancellationToken cancellationToken)
+    private static async Task<List<AuditRecord>> InsertEachAsync(DbConnection connection, DbTransaction transaction, List<AuditRecord> batch, CancellationToken cancellationToken)
     {
         var inserted = new List<AuditRecord>(batch.Count);
         foreach (var record in batch)
@@ -93,7 +94,7 @@ internal sealed class AuditStore(Db db)
         return inserted;
     }
 
-    private static async Task<List<AuditRecord>> InsertBatchAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<AuditRecord> batch, CancellationToken cancellationToken)
+    private static async Task<List<AuditRecord>> InsertBatchAsync(DbConnection connection, DbTransaction transaction, List<AuditRecord> batch, CancellationToken cancellationToken)
     {
         var parameters = new
         {
@@ -112,7 +113,15 @@ internal sealed class AuditStore(Db db)
         return [.. batch.Where(r => ids.Remove(r.Id))];
     }
 
-    private static T[] Column<T>(IReadOnlyCollection<AuditRecord> batch, Func<AuditRecord, T> value) => [.. batch.Select(value)];
+    private static AuditRecord Storable(AuditRecord r) => r with
+    {
+        Id = AuditText.Storable(r.Id)!, Endpoint = AuditText.Storable(r.Endpoint), UserId = AuditText.Storable(r.UserId), KeyId = AuditText.Storable(r.KeyId),
+        WorkspaceId = AuditText.Storable(r.WorkspaceId), Workspace = AuditText.Storable(r.Workspace), RequestedModel = AuditText.Storable(r.RequestedModel),
+        Provider = AuditText.Storable(r.Provider), ServedModel = AuditText.Storable(r.ServedModel), Outcome = AuditText.Storable(r.Outcome)!,
+        ErrorCode = AuditText.Storable(r.ErrorCode), ClientIp = AuditText.Storable(r.ClientIp), UserAgent = AuditText.Storable(r.UserAgent),
+    };
+
+    private static T[] Column<T>(List<AuditRecord> batch, Func<AuditRecord, T> value) => [.. batch.Select(value)];
 
     private static string? VerdictsColumn(AuditRecord r) =>
         r.Verdicts.Count == 0 ? null : JsonSerializer.Serialize(r.Verdicts, AuditJson.Default.IReadOnlyListString);

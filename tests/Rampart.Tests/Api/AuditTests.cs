@@ -305,6 +305,29 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task TextNoDatabaseCanStore_InTheRequestedModel_IsRecordedCleaned_AndHoldsUpNoOtherRecord()
+    {
+        var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
+        var caller = await CallerOfAsync(key);
+        using var http = gateway.Http(key);
+        var ids = new List<string>();
+        // A NUL (PostgreSQL's text refuses it), and an emoji across the audit log's 200-character cut (half a surrogate
+        // pair is not UTF-8 at all); then a plain request.
+        var model = "gpt\u0000x" + new string('m', 194) + "\U0001F600";
+        foreach (var body in new[] { ChatApi.Request(model, "hi"), ChatApi.Request(workspace.Name, "hi") })
+        {
+            using var response = await ChatApi.PostAsync(http, body);
+            ids.Add(RequestId(response));
+        }
+
+        var rows = await gateway.WaitForAuditRowsAsync("user_id = @UserId", new { caller.UserId }, 2);
+
+        Assert.Equal(ids.Order(), rows.Select(r => r.Id).Order());
+        Assert.Equal("gpt\uFFFDx" + new string('m', 194), rows.Single(r => r.Id == ids[0]).RequestedModel);
+        Assert.False(File.Exists(Path.Combine(gateway.DataDir, AuditSpool.FileName)));
+    }
+
+    [Fact]
     public async Task UsageDaily_EqualsTheSumOfTheRecords()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
