@@ -96,6 +96,49 @@ public sealed class PostgresStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InstancesStartingTogether_OnAnEmptyDatabase_BootstrapOnce()
+    {
+        var stores = new List<AccessStore>();
+        for (var i = 0; i < 4; i++)
+        {
+            var db = Database();
+            await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+            stores.Add(new AccessStore(db, new AccessChangeSignal(), TimeProvider.System));
+        }
+
+        var results = await Task.WhenAll(stores.Select(store => Task.Run(() =>
+            store.BootstrapAsync("admin@example.test", "pw-" + Guid.NewGuid().ToString("N"), 1000, new Workspaces.WorkspacePolicy(), default))));
+
+        Assert.Single(results, r => r is not null);
+        Assert.Single(await stores[0].ListUsersAsync(default));
+        var workspace = (await stores[0].LoadSnapshotAsync(default)).FindWorkspace(Workspaces.WorkspaceNames.Default);
+        Assert.NotNull(workspace);
+    }
+
+    [Fact]
+    public async Task TheSameEmailFromTwoInstancesAtOnce_OneWins_TheOthersGetAConflict()
+    {
+        var db = Database();
+        await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+        var stores = Enumerable.Range(0, 4).Select(_ => new AccessStore(Database(), new AccessChangeSignal(), TimeProvider.System)).ToList();
+
+        var attempts = await Task.WhenAll(stores.Select(store => Task.Run(async () =>
+        {
+            try
+            {
+                await store.CreateUserAsync("same@example.test", "Same", null, Auth.OrgRoles.Member, default);
+                return "created";
+            }
+            catch (AccessConflictException)
+            {
+                return "conflict";
+            }
+        })));
+
+        Assert.Equal(["conflict", "conflict", "conflict", "created"], attempts.Order());
+    }
+
+    [Fact]
     public async Task AuditBatch_StoresEveryFieldInOneStatement_AndRollsUpUsage()
     {
         var (db, store) = await AuditStoreAsync();
