@@ -14,8 +14,9 @@ using Rampart.Tests.Unit;
 namespace Rampart.Tests.Postgres;
 
 /// <summary>
-/// The storage layer on a real PostgreSQL server, whatever database the rest of the run uses: migrations, the audit
-/// store's batched writes and replays, connection URLs and the shared Data Protection key ring. Each test has a fresh database.
+/// The storage layer on a real PostgreSQL server, whatever database the rest of the run uses: concurrent migrations and
+/// first starts, the audit store's batched writes and replays, connection URLs and the shared Data Protection key ring
+/// (the migrations themselves: <see cref="Unit.MigrationTests"/>). Each test has a fresh database.
 /// </summary>
 public sealed class PostgresStorageTests : IAsyncLifetime
 {
@@ -46,24 +47,6 @@ public sealed class PostgresStorageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EmptyDatabase_AppliesEveryMigrationOnce_AndRecordsVersions()
-    {
-        var db = Database();
-        var runner = new MigrationRunner(db, NullLogger<MigrationRunner>.Instance);
-
-        var first = await runner.ApplyAsync(Migrations.All, default);
-        var second = await runner.ApplyAsync(Migrations.All, default);
-
-        Assert.Equal(Migrations.All.Count, first);
-        Assert.Equal(0, second);
-        await using var connection = await db.OpenAsync();
-        Assert.Equal(Migrations.All.Select(m => (long)m.Version), await connection.QueryAsync<long>("SELECT version FROM schema_migrations ORDER BY version"));
-        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT version FROM access_state WHERE id = 1"));
-        var tables = (await connection.QueryAsync<string>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).ToHashSet();
-        Assert.Superset(new HashSet<string> { "users", "workspaces", "memberships", "api_keys", "access_state", "provider_credentials", "audit_records", "usage_daily", "data_protection_keys" }, tables);
-    }
-
-    [Fact]
     public async Task ConcurrentMigrationRuns_ApplyEachStepExactlyOnce()
     {
         // The second step is not idempotent: run twice, it would leave two rows.
@@ -80,19 +63,6 @@ public sealed class PostgresStorageTests : IAsyncLifetime
         await using var connection = await Database().OpenAsync();
         Assert.Equal([1L, 2L], await connection.QueryAsync<long>("SELECT step FROM applied_steps ORDER BY step"));
         Assert.Equal([1L, 2L], await connection.QueryAsync<long>("SELECT version FROM schema_migrations ORDER BY version"));
-    }
-
-    [Fact]
-    public async Task FailingMigration_LeavesNoPartialSchema()
-    {
-        var db = Database();
-        Migration broken = new(1, "broken", _ => ["CREATE TABLE half_done (id TEXT)", "THIS IS NOT SQL"]);
-
-        await Assert.ThrowsAsync<PostgresException>(() => new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync([broken], default));
-
-        await using var connection = await db.OpenAsync();
-        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'half_done'"));
-        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations"));
     }
 
     [Fact]
