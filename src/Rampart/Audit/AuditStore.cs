@@ -70,7 +70,7 @@ internal sealed class AuditStore(Db db)
             Add(usage, record);
         }
 
-        // In key order, so two instances adding to the same day's rows lock them in the same order and never deadlock.
+        // In one fixed order (the keys' text), so two instances adding to the same rows lock them in the same order and never deadlock.
         foreach (var (_, row) in usage.OrderBy(u => u.Key.ToString(), StringComparer.Ordinal))
         {
             await connection.ExecuteAsync(new CommandDefinition(UpsertUsage, row, transaction, cancellationToken: cancellationToken));

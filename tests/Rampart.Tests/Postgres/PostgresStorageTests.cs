@@ -219,6 +219,27 @@ public sealed class PostgresStorageTests : IAsyncLifetime
         Assert.False(Directory.Exists(Path.Combine(_dir, "b", "keys")));
     }
 
+    [Fact]
+    public async Task KeyCreatedByAnotherInstanceAfterThisOneLoadedItsRing_IsFoundWhenNeeded()
+    {
+        // Two instances starting together on an empty table can each create a key: the second one's key is not in the
+        // first one's cached ring.
+        await using var first = Instance("a");
+        await using var second = Instance("b");
+        await new MigrationRunner(first.GetRequiredService<Db>(), NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+        var secret = "sk-test-" + Guid.NewGuid().ToString("N");
+        Protector(first).Protect("load the key ring");
+        await Task.Delay(50);
+        var key = second.GetRequiredService<Microsoft.AspNetCore.DataProtection.KeyManagement.IKeyManager>()
+            .CreateNewKey(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(90));
+
+        var fromSecond = Protector(second).Protect(secret);
+
+        // The payload names its key after a 4-byte header: it is the new one, which the first instance has not loaded.
+        Assert.Equal(key.KeyId, new Guid(Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlDecode(fromSecond).AsSpan(4, 16)));
+        Assert.Equal(secret, Protector(first).Unprotect(fromSecond));
+    }
+
     private ServiceProvider Instance(string name) =>
         new ServiceCollection().AddLogging().AddRampartData(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
