@@ -201,10 +201,9 @@ public sealed class PostgresStorageTests : IAsyncLifetime
     [Fact]
     public async Task SharedKeyRing_EachInstanceDecryptsWhatAnotherEncrypted()
     {
-        // Two gateway instances: separate processes' worth of services and data folders, one PostgreSQL database.
-        await using var first = Instance("a");
-        await using var second = Instance("b");
-        await new MigrationRunner(first.GetRequiredService<Db>(), NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+        var (first, second) = await TwoInstancesAsync();
+        await using var disposeFirst = first;
+        await using var disposeSecond = second;
         var secretA = "sk-test-a-" + Guid.NewGuid().ToString("N");
         var secretB = "sk-test-b-" + Guid.NewGuid().ToString("N");
 
@@ -224,9 +223,9 @@ public sealed class PostgresStorageTests : IAsyncLifetime
     {
         // Two instances starting together on an empty table can each create a key: the second one's key is not in the
         // first one's cached ring.
-        await using var first = Instance("a");
-        await using var second = Instance("b");
-        await new MigrationRunner(first.GetRequiredService<Db>(), NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+        var (first, second) = await TwoInstancesAsync();
+        await using var disposeFirst = first;
+        await using var disposeSecond = second;
         var secret = "sk-test-" + Guid.NewGuid().ToString("N");
         Protector(first).Protect("load the key ring");
         await Task.Delay(50);
@@ -238,6 +237,14 @@ public sealed class PostgresStorageTests : IAsyncLifetime
         // The payload names its key after a 4-byte header: it is the new one, which the first instance has not loaded.
         Assert.Equal(key.KeyId, new Guid(Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlDecode(fromSecond).AsSpan(4, 16)));
         Assert.Equal(secret, Protector(first).Unprotect(fromSecond));
+    }
+
+    /// <summary>Two gateway instances' data services: separate data folders, one PostgreSQL database, migrated.</summary>
+    private async Task<(ServiceProvider First, ServiceProvider Second)> TwoInstancesAsync()
+    {
+        var (first, second) = (Instance("a"), Instance("b"));
+        await new MigrationRunner(first.GetRequiredService<Db>(), NullLogger<MigrationRunner>.Instance).ApplyAsync(Migrations.All, default);
+        return (first, second);
     }
 
     private ServiceProvider Instance(string name) =>
