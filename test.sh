@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need (Debian's Chromium and its driver for the
-# dashboard's browser tests) when it is missing, builds everything, runs every test, and says "N passed, N failed".
-# This is the README's test command, and what CI runs.
+# dashboard's browser tests, Debian's PostgreSQL server for the PostgreSQL tests) when it is missing, builds everything,
+# runs every test twice — once on SQLite, once with every gateway under test on PostgreSQL (RAMPART_TEST_DB=postgres) —
+# and says "N passed, N failed" for both passes together. This is the README's test command, and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,22 +11,40 @@ export DOTNET_NOLOGO=1
 
 dotnet --info | head -n 3
 
+sudo_cmd=""
+[ "$(id -u)" = "0" ] || sudo_cmd="sudo"
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    $sudo_cmd apt-get update
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y "$@"
+}
+
 # The dashboard's browser tests drive Debian's Chromium through chromedriver (headless, no download).
 if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
-  sudo_cmd=""
-  [ "$(id -u)" = "0" ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y chromium chromium-driver
+  apt_install chromium chromium-driver
+fi
+
+# The PostgreSQL tests start throw-away servers of their own (initdb + pg_ctl in a temp folder); they need the binaries only.
+# RAMPART_TEST_POSTGRES (a connection string) points them at an existing server instead.
+if [ -z "${RAMPART_TEST_POSTGRES:-}" ] && ! compgen -G "/usr/lib/postgresql/*/bin/postgres" > /dev/null; then
+  apt_install postgresql
 fi
 
 # Build everything first: the benchmarks are not test projects, and a broken benchmark must fail CI too.
 dotnet build Rampart.slnx
 
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
-dotnet test Rampart.slnx 2>&1 | tee "$log" || status=$?
+echo "=== Pass 1 of 2: SQLite ==="
+dotnet test Rampart.slnx --no-build 2>&1 | tee -a "$log" || status=$?
+echo "=== Pass 2 of 2: PostgreSQL (RAMPART_TEST_DB=postgres) ==="
+RAMPART_TEST_DB=postgres dotnet test Rampart.slnx --no-build 2>&1 | tee -a "$log" || status=$?
 
-# One plain summary line for whoever reads the log: "N passed, N failed".
+# One plain summary line for whoever reads the log: "N passed, N failed" (both passes summed).
 passed=$(grep -oE 'Passed: +[0-9]+,' "$log" | awk '{ s += $2 } END { print s + 0 }')
 failed=$(grep -oE 'Failed: +[0-9]+,' "$log" | awk '{ s += $2 } END { print s + 0 }')
 echo "${passed:-0} passed, ${failed:-0} failed"

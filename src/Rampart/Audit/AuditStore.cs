@@ -23,6 +23,24 @@ internal sealed class AuditStore(Db db)
         ON CONFLICT (id) DO NOTHING
         """;
 
+    /// <summary>
+    /// The PostgreSQL twin of <see cref="InsertRecord"/>: the whole batch in one statement, one array per column, and
+    /// the ids actually inserted come back, so the roll-ups count exactly those.
+    /// </summary>
+    private const string InsertRecordsPostgres =
+        """
+        INSERT INTO audit_records (id, created_at, endpoint, user_id, key_id, workspace_id, workspace, requested_model, provider, served_model,
+            status, outcome, error_code, verdicts, stream, attempts, prompt_tokens, completion_tokens, tokens_estimated, cost_usd,
+            latency_ms, ttft_ms, client_ip, user_agent)
+        SELECT * FROM unnest(@Id::text[], @CreatedAt::bigint[], @Endpoint::text[], @UserId::text[], @KeyId::text[], @WorkspaceId::text[],
+            @Workspace::text[], @RequestedModel::text[], @Provider::text[], @ServedModel::text[], @Status::integer[], @Outcome::text[],
+            @ErrorCode::text[], @Verdicts::text[], @Stream::integer[], @Attempts::integer[], @PromptTokens::bigint[], @CompletionTokens::bigint[],
+            @TokensEstimated::integer[], @CostUsd::double precision[], @LatencyMs::double precision[], @TtftMs::double precision[],
+            @ClientIp::text[], @UserAgent::text[])
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """;
+
     private const string UpsertUsage =
         """
         INSERT INTO usage_daily (day, workspace_id, user_id, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_usd, blocked)
@@ -42,32 +60,63 @@ internal sealed class AuditStore(Db db)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var storable = batch.Select(Storable).ToList();
+        var inserted = db.Dialect == SqlDialect.Postgres
+            ? await InsertBatchAsync(connection, transaction, storable, cancellationToken)
+            : await InsertEachAsync(connection, transaction, storable, cancellationToken);
         var usage = new Dictionary<UsageKey, UsageRow>();
-        var inserted = 0;
-        await using (var insert = PrepareInsert(connection, transaction))
+        foreach (var record in inserted)
         {
-            foreach (var record in batch)
-            {
-                Bind(insert, record);
-                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
-                {
-                    inserted++;
-                    Add(usage, record);
-                }
-            }
+            Add(usage, record);
         }
 
-        foreach (var row in usage.Values)
+        // In one fixed order (the keys' text), so two instances adding to the same rows lock them in the same order and never deadlock.
+        foreach (var (_, row) in usage.OrderBy(u => u.Key.ToString(), StringComparer.Ordinal))
         {
             await connection.ExecuteAsync(new CommandDefinition(UpsertUsage, row, transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return inserted.Count;
+    }
+
+    // SQLite: one prepared statement per batch, its parameters rebound per record (building and binding 24 named
+    // parameters per record through Dapper was most of a batch's time).
+    private static async Task<List<AuditRecord>> InsertEachAsync(DbConnection connection, DbTransaction transaction, List<AuditRecord> batch, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = InsertRecord;
+        insert.Transaction = transaction;
+        foreach (var name in InsertParameters)
+        {
+            var parameter = insert.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            insert.Parameters.Add(parameter);
+        }
+
+        var inserted = new List<AuditRecord>(batch.Count);
+        foreach (var r in batch)
+        {
+            object?[] values =
+            [
+                r.Id, r.CreatedAt, r.Endpoint, r.UserId, r.KeyId, r.WorkspaceId, r.Workspace, r.RequestedModel, r.Provider, r.ServedModel,
+                r.Status, r.Outcome, r.ErrorCode, VerdictsColumn(r), r.Stream ? 1 : 0, r.Attempts, r.PromptTokens, r.CompletionTokens,
+                r.TokensEstimated ? 1 : 0, r.CostUsd, r.LatencyMs, r.TtftMs, r.ClientIp, r.UserAgent,
+            ];
+            for (var i = 0; i < values.Length; i++)
+            {
+                insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                inserted.Add(r);
+            }
+        }
+
         return inserted;
     }
 
-    // One prepared statement per batch, its parameters rebound per record: a batch of 500 otherwise spends most of
-    // its time building and binding 24 named parameters 500 times.
     private static readonly string[] InsertParameters =
     [
         "Id", "CreatedAt", "Endpoint", "UserId", "KeyId", "WorkspaceId", "Workspace", "RequestedModel", "Provider", "ServedModel",
@@ -75,36 +124,37 @@ internal sealed class AuditStore(Db db)
         "LatencyMs", "TtftMs", "ClientIp", "UserAgent",
     ];
 
-    private static DbCommand PrepareInsert(DbConnection connection, DbTransaction transaction)
+    private static async Task<List<AuditRecord>> InsertBatchAsync(DbConnection connection, DbTransaction transaction, List<AuditRecord> batch, CancellationToken cancellationToken)
     {
-        var command = connection.CreateCommand();
-        command.CommandText = InsertRecord;
-        command.Transaction = transaction;
-        foreach (var name in InsertParameters)
+        var parameters = new
         {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
+            Id = Column(batch, r => r.Id), CreatedAt = Column(batch, r => r.CreatedAt), Endpoint = Column(batch, r => r.Endpoint),
+            UserId = Column(batch, r => r.UserId), KeyId = Column(batch, r => r.KeyId), WorkspaceId = Column(batch, r => r.WorkspaceId),
+            Workspace = Column(batch, r => r.Workspace), RequestedModel = Column(batch, r => r.RequestedModel), Provider = Column(batch, r => r.Provider),
+            ServedModel = Column(batch, r => r.ServedModel), Status = Column(batch, r => r.Status), Outcome = Column(batch, r => r.Outcome),
+            ErrorCode = Column(batch, r => r.ErrorCode), Verdicts = Column(batch, VerdictsColumn), Stream = Column(batch, r => r.Stream ? 1 : 0),
+            Attempts = Column(batch, r => r.Attempts), PromptTokens = Column(batch, r => r.PromptTokens), CompletionTokens = Column(batch, r => r.CompletionTokens),
+            TokensEstimated = Column(batch, r => r.TokensEstimated ? 1 : 0), CostUsd = Column(batch, r => r.CostUsd), LatencyMs = Column(batch, r => r.LatencyMs),
+            TtftMs = Column(batch, r => r.TtftMs), ClientIp = Column(batch, r => r.ClientIp), UserAgent = Column(batch, r => r.UserAgent),
+        };
+        var ids = (await connection.QueryAsync<string>(new CommandDefinition(InsertRecordsPostgres, parameters, transaction, cancellationToken: cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
+        // A record twice in one batch (spooled twice) is inserted once and counted once.
+        return [.. batch.Where(r => ids.Remove(r.Id))];
     }
 
-    private static void Bind(DbCommand command, AuditRecord r)
+    private static AuditRecord Storable(AuditRecord r) => r with
     {
-        object?[] values =
-        [
-            r.Id, r.CreatedAt, r.Endpoint, r.UserId, r.KeyId, r.WorkspaceId, r.Workspace, r.RequestedModel, r.Provider, r.ServedModel,
-            r.Status, r.Outcome, r.ErrorCode,
-            r.Verdicts.Count == 0 ? null : JsonSerializer.Serialize(r.Verdicts, AuditJson.Default.IReadOnlyListString),
-            r.Stream ? 1 : 0, r.Attempts, r.PromptTokens, r.CompletionTokens, r.TokensEstimated ? 1 : 0, r.CostUsd,
-            r.LatencyMs, r.TtftMs, r.ClientIp, r.UserAgent,
-        ];
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-    }
+        Id = AuditText.Storable(r.Id)!, Endpoint = AuditText.Storable(r.Endpoint), UserId = AuditText.Storable(r.UserId), KeyId = AuditText.Storable(r.KeyId),
+        WorkspaceId = AuditText.Storable(r.WorkspaceId), Workspace = AuditText.Storable(r.Workspace), RequestedModel = AuditText.Storable(r.RequestedModel),
+        Provider = AuditText.Storable(r.Provider), ServedModel = AuditText.Storable(r.ServedModel), Outcome = AuditText.Storable(r.Outcome)!,
+        ErrorCode = AuditText.Storable(r.ErrorCode), ClientIp = AuditText.Storable(r.ClientIp), UserAgent = AuditText.Storable(r.UserAgent),
+    };
+
+    private static T[] Column<T>(List<AuditRecord> batch, Func<AuditRecord, T> value) => [.. batch.Select(value)];
+
+    private static string? VerdictsColumn(AuditRecord r) =>
+        r.Verdicts.Count == 0 ? null : JsonSerializer.Serialize(r.Verdicts, AuditJson.Default.IReadOnlyListString);
 
     private static void Add(Dictionary<UsageKey, UsageRow> usage, AuditRecord r)
     {

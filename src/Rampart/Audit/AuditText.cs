@@ -39,6 +39,36 @@ internal static class AuditText
             text = builder.Append(text, position, text.Length - position).ToString();
         }
 
-        return text.Length <= maxLength ? text : text[..maxLength];
+        // Never half a surrogate pair at the cut.
+        return text.Length <= maxLength ? text : text[..(char.IsHighSurrogate(text[maxLength - 1]) ? maxLength - 1 : maxLength)];
+    }
+
+    /// <summary>
+    /// Text every database can store: NUL (PostgreSQL's text type refuses it) and unpaired surrogate halves (which have no
+    /// UTF-8 form) become U+FFFD. One such value would otherwise fail its whole batch, and the batch's replays, for ever.
+    /// </summary>
+    public static string? Storable(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        char[]? fixedText = null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (c == '\0' || char.IsSurrogate(c))
+            {
+                fixedText ??= text.ToCharArray();
+                fixedText[i] = '\uFFFD';
+            }
+        }
+
+        return fixedText is null ? text : new string(fixedText);
     }
 }

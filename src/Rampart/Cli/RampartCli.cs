@@ -13,7 +13,7 @@ namespace Rampart.Cli;
 
 /// <summary>
 /// The operator's command line on the gateway's own executable: users, workspaces, members and keys,
-/// straight against the database in <c>RAMPART_DATA_DIR</c>. A running gateway sees the changes within a second.
+/// straight against the gateway's database (<c>RAMPART_POSTGRES</c>, or SQLite in <c>RAMPART_DATA_DIR</c>). A running gateway sees the changes within a second.
 /// </summary>
 internal static class RampartCli
 {
@@ -21,7 +21,7 @@ internal static class RampartCli
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
 
-    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IConfiguration? configuration = null)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IConfiguration? configuration = null)
     {
         configuration ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var context = new Lazy<Task<AccessStore>>(() => OpenStoreAsync(configuration));
@@ -38,7 +38,18 @@ internal static class RampartCli
                 return 0;
             }, context),
         };
-        return InvokeAsync(root, args, output, error);
+        try
+        {
+            return await InvokeAsync(root, args, output, error);
+        }
+        finally
+        {
+            if (context.IsValueCreated && context.Value.IsCompletedSuccessfully)
+            {
+                // Closes PostgreSQL's pooled connections now rather than when the process ends.
+                await context.Value.Result.Db.DisposeAsync();
+            }
+        }
     }
 
     private static async Task<int> InvokeAsync(RootCommand root, string[] args, TextWriter output, TextWriter error)
@@ -273,7 +284,7 @@ internal static class RampartCli
                 var ws = await RequireWorkspaceAsync(store, parse.GetRequiredValue(workspace), ct);
                 var name = Providers.ProviderCatalog.Canonical(parse.GetRequiredValue(provider));
                 var key = parse.GetValue(apiKeyStdin) ? (await Console.In.ReadLineAsync(ct))?.Trim() : parse.GetValue(apiKey);
-                var protector = CredentialProtectorFor(configuration);
+                var protector = CredentialProtectorFor(store.Db, configuration);
                 await store.SetProviderCredentialAsync(ws.Id, name, parse.GetValue(baseUrl), string.IsNullOrEmpty(key) ? null : protector.Protect(key),
                     string.IsNullOrEmpty(key) ? null : Providers.CredentialProtector.Hint(key), ct);
                 output.WriteLine($"Stored {name} credentials for {ws.Name}{(string.IsNullOrEmpty(key) ? "" : $" (key {Providers.CredentialProtector.Hint(key)}, encrypted)")}.");
@@ -298,11 +309,13 @@ internal static class RampartCli
         };
     }
 
-    /// <summary>The same key ring the gateway uses (in the data directory), so what the CLI encrypts the gateway can read.</summary>
-    private static Providers.CredentialProtector CredentialProtectorFor(IConfiguration configuration) =>
-        new(Microsoft.AspNetCore.DataProtection.DataProtectionProvider.Create(
-            new DirectoryInfo(Path.Combine(Db.DataDirectory(configuration), "keys")),
-            builder => Providers.CredentialProtector.Configure(builder, Db.DataDirectory(configuration))));
+    /// <summary>The same key ring the gateway uses (data directory or database), so what the CLI encrypts the gateway can read.</summary>
+    private static Providers.CredentialProtector CredentialProtectorFor(Db db, IConfiguration configuration)
+    {
+        var services = new ServiceCollection();
+        Providers.CredentialProtector.Configure(services.AddDataProtection(), db, Db.DataDirectory(configuration));
+        return new(services.BuildServiceProvider().GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
+    }
 
     private static Option<string> UserOption() => new("--user") { Description = "User id (usr_…) or email.", Required = true };
 

@@ -62,7 +62,7 @@ internal sealed class DashboardQueries(Db db)
         return [.. await connection.QueryAsync<AuditListRow>(new CommandDefinition(
             $"""
             SELECT id AS Id, created_at AS CreatedAt, user_id AS UserId, key_id AS KeyId, workspace AS Workspace, requested_model AS RequestedModel,
-                provider AS Provider, served_model AS ServedModel, status AS Status, outcome AS Outcome, error_code AS ErrorCode, verdicts AS Verdicts,
+                provider AS Provider, served_model AS ServedModel, CAST(status AS BIGINT) AS Status, outcome AS Outcome, error_code AS ErrorCode, verdicts AS Verdicts,
                 prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens, cost_usd AS CostUsd, latency_ms AS LatencyMs
             FROM audit_records WHERE {where} ORDER BY created_at DESC, id DESC LIMIT @Limit
             """, parameters, cancellationToken: cancellationToken))];
@@ -149,6 +149,8 @@ internal sealed record AuditFilter(long? From, long? To, string? UserId, string?
 
 internal sealed record MemberRow(string UserId, string Email, string DisplayName, string Role);
 
+/// <summary>Dapper fills a positional record only when every column's type matches exactly: <c>status</c> is read as BIGINT because
+/// PostgreSQL's INTEGER is 32-bit where SQLite's is 64-bit.</summary>
 internal sealed record AuditListRow(
     string Id, long CreatedAt, string? UserId, string? KeyId, string? Workspace, string? RequestedModel, string? Provider, string? ServedModel,
     long Status, string Outcome, string? ErrorCode, string? Verdicts, long? PromptTokens, long? CompletionTokens, double? CostUsd, double LatencyMs);

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Text.Json;
 using Dapper;
@@ -35,7 +36,9 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
     public async Task<AccessSnapshot> LoadSnapshotAsync(CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // One consistent view of every table: PostgreSQL's default (read committed) would let a change land between two
+        // SELECTs. SQLite promotes the level to serializable, which a read transaction already is there.
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
         var version = await connection.ExecuteScalarAsync<long>("SELECT version FROM access_state WHERE id = 1", transaction: transaction);
         var users = await connection.QueryAsync<User>($"SELECT {UserColumns} FROM users", transaction: transaction);
         var workspaces = await connection.QueryAsync<WorkspaceRow>(
@@ -204,7 +207,8 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
     {
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var (keyId, count, lastUsedAt) in usage)
+        // In key order, so two instances adding to the same keys take the row locks in the same order and never deadlock.
+        foreach (var (keyId, count, lastUsedAt) in usage.OrderBy(u => u.KeyId, StringComparer.Ordinal))
         {
             await connection.ExecuteAsync(
                 """
@@ -251,8 +255,10 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
         await using (var connection = await db.OpenAsync(cancellationToken))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            result = await write(connection, transaction);
+            // The bump comes first: it takes the write lock (SQLite) or locks the one access_state row (PostgreSQL), so
+            // writes from every process run one at a time and each one's checks ("is that email taken?") stay true until it commits.
             await connection.ExecuteAsync("UPDATE access_state SET version = version + 1 WHERE id = 1", transaction: transaction);
+            result = await write(connection, transaction);
             await transaction.CommitAsync(cancellationToken);
         }
 

@@ -10,6 +10,9 @@ namespace Rampart.Data;
 /// </summary>
 internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> logger)
 {
+    /// <summary>The advisory-lock key migrations serialise on (PostgreSQL); any constant other code does not use.</summary>
+    private const long MigrationLockKey = 72710;
+
     public async Task<int> ApplyAsync(IReadOnlyList<Migration> migrations, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
@@ -19,8 +22,14 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
             await connection.ExecuteAsync("PRAGMA journal_mode=WAL");
         }
 
-        await connection.ExecuteAsync(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+        // Under the lock too: PostgreSQL's IF NOT EXISTS is not safe against a second instance creating the table at the same moment.
+        await using (var transaction = await BeginExclusiveAsync(connection, cancellationToken))
+        {
+            await connection.ExecuteAsync(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                transaction: transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
 
         var applied = 0;
         foreach (var migration in migrations.OrderBy(m => m.Version))
@@ -76,8 +85,10 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
             return ((Microsoft.Data.Sqlite.SqliteConnection)connection).BeginTransaction(deferred: false);
         }
 
+        // PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback) that every Rampart instance
+        // on this database takes before it looks at schema_migrations.
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(72710)", transaction: transaction);
+        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@Key)", new { Key = MigrationLockKey }, transaction);
         return transaction;
     }
 

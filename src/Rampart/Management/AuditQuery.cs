@@ -132,11 +132,16 @@ internal sealed class AuditQuery(Db db)
         var parameters = new DynamicParameters();
         if (scope.UserId is not null)
         {
-            clauses.Add(scope.Workspaces.Count == 0 ? "user_id = @ScopeUser" : "(user_id = @ScopeUser OR workspace_id IN @ScopeWorkspaces)");
+            // One parameter per workspace rather than Dapper's "IN @list": on PostgreSQL Dapper sends a list as one array
+            // parameter, which "IN" does not accept.
+            var workspaces = scope.Workspaces.Select((id, i) => (Name: $"ScopeWs{i}", Id: id)).ToList();
+            clauses.Add(workspaces.Count == 0
+                ? "user_id = @ScopeUser"
+                : $"(user_id = @ScopeUser OR workspace_id IN ({string.Join(", ", workspaces.Select(w => "@" + w.Name))}))");
             parameters.Add("ScopeUser", scope.UserId);
-            if (scope.Workspaces.Count > 0)
+            foreach (var (name, id) in workspaces)
             {
-                parameters.Add("ScopeWorkspaces", scope.Workspaces);
+                parameters.Add(name, id);
             }
         }
 

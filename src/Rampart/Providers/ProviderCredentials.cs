@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
+using Rampart.Data;
 
 namespace Rampart.Providers;
 
@@ -7,8 +8,9 @@ internal sealed record ProviderCredential(string WorkspaceId, string Provider, s
 
 /// <summary>
 /// Encrypts provider keys for storage and decrypts them for use, with ASP.NET Core Data Protection (AES-256-CBC +
-/// HMAC-SHA256, keys rotated every 90 days). The key ring lives in <c>RAMPART_DATA_DIR/keys</c>; whoever holds the
-/// database alone cannot read a provider key.
+/// HMAC-SHA256, keys rotated every 90 days). On SQLite the key ring lives in <c>RAMPART_DATA_DIR/keys</c>, so whoever
+/// holds the database file alone cannot read a provider key. On PostgreSQL it lives in the database
+/// (<see cref="DbXmlRepository"/>), because every gateway instance must decrypt what another encrypted.
 /// </summary>
 internal sealed class CredentialProtector(IDataProtectionProvider provider)
 {
@@ -21,6 +23,11 @@ internal sealed class CredentialProtector(IDataProtectionProvider provider)
     /// <summary>What may be shown of a key once it is stored: its last four characters.</summary>
     public static string Hint(string apiKey) => apiKey.Length <= 8 ? "…" : "…" + apiKey[^4..];
 
-    public static IDataProtectionBuilder Configure(IDataProtectionBuilder builder, string dataDir) =>
-        builder.SetApplicationName("Rampart").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys")));
+    public static IDataProtectionBuilder Configure(IDataProtectionBuilder builder, Db db, string dataDir)
+    {
+        builder.SetApplicationName("Rampart");
+        return db.Dialect == SqlDialect.Postgres
+            ? builder.AddKeyManagementOptions(options => options.XmlRepository = new DbXmlRepository(db, TimeProvider.System))
+            : builder.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys")));
+    }
 }

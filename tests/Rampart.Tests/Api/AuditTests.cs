@@ -288,7 +288,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         }
 
         await gateway.WaitForAuditRowsAsync("created_at >= @start", new { start }, sent);
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         var audit = string.Join('\n', (await connection.QueryAsync("SELECT * FROM audit_records WHERE created_at >= @start", new { start }))
             .Select(row => string.Join('|', ((IDictionary<string, object?>)row).Values)));
         var usage = string.Join('\n', (await connection.QueryAsync("SELECT * FROM usage_daily")).Select(row => string.Join('|', ((IDictionary<string, object?>)row).Values)));
@@ -302,6 +302,29 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
             Assert.DoesNotContain(value, usage, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain(value, gateway.Logs.All, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public async Task TextNoDatabaseCanStore_InTheRequestedModel_IsRecordedCleaned_AndHoldsUpNoOtherRecord()
+    {
+        var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
+        var caller = await CallerOfAsync(key);
+        using var http = gateway.Http(key);
+        var ids = new List<string>();
+        // A NUL (PostgreSQL's text refuses it), and an emoji across the audit log's 200-character cut (half a surrogate
+        // pair is not UTF-8 at all); then a plain request.
+        var model = "gpt\u0000x" + new string('m', 194) + "\U0001F600";
+        foreach (var body in new[] { ChatApi.Request(model, "hi"), ChatApi.Request(workspace.Name, "hi") })
+        {
+            using var response = await ChatApi.PostAsync(http, body);
+            ids.Add(RequestId(response));
+        }
+
+        var rows = await gateway.WaitForAuditRowsAsync("user_id = @UserId", new { caller.UserId }, 2);
+
+        Assert.Equal(ids.Order(), rows.Select(r => r.Id).Order());
+        Assert.Equal("gpt\uFFFDx" + new string('m', 194), rows.Single(r => r.Id == ids[0]).RequestedModel);
+        Assert.False(File.Exists(Path.Combine(gateway.DataDir, AuditSpool.FileName)));
     }
 
     [Fact]
@@ -322,7 +345,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         }
 
         var rows = await gateway.WaitForAuditRowsAsync("user_id = @UserId", new { caller.UserId }, 7);
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         var usage = (await connection.QueryAsync<(long Requests, long Prompt, long Completion, double Cost, long Blocked)>(
             "SELECT requests, prompt_tokens, completion_tokens, cost_usd, blocked FROM usage_daily WHERE user_id = @UserId", new { caller.UserId })).ToList();
 
@@ -335,7 +358,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         Assert.True(usage.Sum(u => u.Cost) > 0);
     }
 
-    [Fact]
+    [SqliteOnlyFact("it locks the SQLite file; PostgresOutageTests stops a PostgreSQL server mid-load instead")]
     public async Task DatabaseLockedUnderLoad_RecordsAreSpooled_ThenReplayedExactlyOnce()
     {
         var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync();
@@ -373,7 +396,7 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         Assert.All(rows, r => Assert.Equal(AuditOutcomes.Ok, r.Outcome));
         Assert.False(File.Exists(spool));
         Assert.Empty(Directory.EnumerateFiles(gateway.DataDir, "audit-spool*"));
-        await using var connection = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath);
+        await using var connection = await gateway.ConnectAsync();
         Assert.Equal(300, await connection.ExecuteScalarAsync<long>("SELECT SUM(requests) FROM usage_daily WHERE user_id = @UserId", new { caller.UserId }));
     }
 
@@ -401,13 +424,14 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
 
             await fixture.DisposeAsync();
 
-            await using var connection = AuditGatewayFixture.OpenDatabase(fixture.DatabasePath);
+            await using var connection = await fixture.ConnectAsync();
             Assert.Equal(12, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_records WHERE user_id = @UserId", new { caller.UserId }));
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(dir, recursive: true);
+            await TestDatabase.DropAsync(dir);
         }
     }
 

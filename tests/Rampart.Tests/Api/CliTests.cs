@@ -196,11 +196,9 @@ public sealed class CliTests(GatewayFixture gateway)
 
     private async Task<(int ExitCode, string Output, string Error)> Cli(params string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["RAMPART_DATA_DIR"] = gateway.DataDir,
-            ["Rampart:PasswordIterations"] = "1000",
-        }).Build();
+        var settings = gateway.DatabaseSettings();
+        settings["Rampart:PasswordIterations"] = "1000";
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var exitCode = await RampartCli.RunAsync(args, output, error, configuration);

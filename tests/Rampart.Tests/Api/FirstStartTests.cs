@@ -44,6 +44,7 @@ public sealed class FirstStartTests : IDisposable
 
     public void Dispose()
     {
+        TestDatabase.DropAsync(_dataDir).GetAwaiter().GetResult();
         try
         {
             Directory.Delete(_dataDir, recursive: true);

@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Rampart.Cli;
+using Rampart.Data;
 using Rampart.Providers;
 using Rampart.Tests.Infrastructure;
 using Rampart.Workspaces;
@@ -94,11 +95,15 @@ public sealed class ProviderCredentialTests(GatewayFixture gateway)
 
         await using var connection = await gateway.Store.Db.OpenAsync();
         var stored = await connection.QuerySingleAsync<string>("SELECT api_key_protected FROM provider_credentials WHERE workspace_id = @Id", new { workspace.Id });
-        await connection.ExecuteAsync("PRAGMA wal_checkpoint(FULL)");
         Assert.DoesNotContain(secret, stored);
         Assert.Equal(secret, Protector.Unprotect(stored));
-        var files = Directory.GetFiles(gateway.DataDir, "rampart.db*").Select(f => File.ReadAllBytes(f));
-        Assert.All(files, bytes => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(bytes)));
+        if (gateway.Store.Db.Dialect == SqlDialect.Sqlite)
+        {
+            // The database's files on disk (the PostgreSQL server's are not ours to read).
+            await connection.ExecuteAsync("PRAGMA wal_checkpoint(FULL)");
+            var files = Directory.GetFiles(gateway.DataDir, "rampart.db*").Select(f => File.ReadAllBytes(f));
+            Assert.All(files, bytes => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(bytes)));
+        }
     }
 
     [Fact]
@@ -106,7 +111,7 @@ public sealed class ProviderCredentialTests(GatewayFixture gateway)
     {
         var (workspace, key) = await Workspace();
         var secret = "sk-test-cli-" + Guid.NewGuid().ToString("N");
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["RAMPART_DATA_DIR"] = gateway.DataDir }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(gateway.DatabaseSettings()).Build();
         using var output = new StringWriter();
         using var error = new StringWriter();
 

@@ -1,12 +1,15 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Data.Common;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Dapper;
+using Npgsql;
 using OpenAI;
 using Rampart.Audit;
 using Rampart.Auth;
@@ -17,7 +20,8 @@ using Rampart.Workspaces;
 namespace Rampart.Tests.Infrastructure;
 
 /// <summary>
-/// The real gateway (Program, Kestrel on a loopback port, SQLite in a temp folder) in front of a
+/// The real gateway (Program, Kestrel on a loopback port, SQLite in a temp folder or, with <c>RAMPART_TEST_DB=postgres</c>,
+/// a fresh PostgreSQL database; see <see cref="TestDatabase"/>) in front of a
 /// <see cref="FakeOpenAIServer"/> configured as the <c>openai</c> provider. Tests create their own users, keys and
 /// workspaces through the same store the CLI uses, so they do not depend on each other.
 /// </summary>
@@ -58,6 +62,26 @@ public class GatewayFixture : IAsyncLifetime
     internal IServiceProvider Services => _factory!.Services;
 
     internal AccessStore Store => Services.GetRequiredService<AccessStore>();
+
+    /// <summary>The settings the gateway started with.</summary>
+    internal IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
+    /// <summary>The settings that pick the gateway's database, for a CLI or a second gateway on the same data.</summary>
+    internal Dictionary<string, string?> DatabaseSettings() => new()
+    {
+        ["RAMPART_DATA_DIR"] = DataDir,
+        [Db.PostgresSetting] = Settings.GetValueOrDefault(Db.PostgresSetting),
+    };
+
+    /// <summary>A connection to the gateway's database that does not go through the gateway, which may have stopped.</summary>
+    internal async Task<DbConnection> ConnectAsync()
+    {
+        DbConnection connection = Settings.GetValueOrDefault(Db.PostgresSetting) is { Length: > 0 } postgres
+            ? new NpgsqlConnection(new NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(DataDir, "rampart.db"), Pooling = false }.ToString());
+        await connection.OpenAsync();
+        return connection;
+    }
 
     /// <summary>Settings on top of the defaults below; a subclass may add or blank out any of them.</summary>
     protected virtual void Configure(Dictionary<string, string?> settings)
@@ -103,11 +127,22 @@ public class GatewayFixture : IAsyncLifetime
             ["Rampart:Routing:Retries"] = "0",
             ["Rampart:CircuitBreaker:MinimumThroughput"] = "100000",
         };
+        if (TestDatabase.UsePostgres)
+        {
+            settings[Db.PostgresSetting] = await TestDatabase.PostgresFor(DataDir);
+        }
+
         Configure(settings);
+        Settings = settings;
         _factory = new RampartFactory(settings, FirstStartOutput, Logs, ConfigureServices);
         _factory.UseKestrel(0);
         _factory.StartServer();
         BaseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        var expected = settings.GetValueOrDefault(Db.PostgresSetting) is { Length: > 0 } ? SqlDialect.Postgres : SqlDialect.Sqlite;
+        if (Store.Db.Dialect != expected)
+        {
+            throw new InvalidOperationException($"The gateway runs on {Store.Db.Dialect}, the test asked for {expected}.");
+        }
     }
 
     public async Task DisposeAsync()
@@ -118,12 +153,13 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         await Upstream.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        SqliteConnection.ClearAllPools();
         if (!_deleteDataOnDispose)
         {
             return;
         }
 
+        await TestDatabase.DropAsync(DataDir);
         try
         {
             Directory.Delete(DataDir, recursive: true);

@@ -13,5 +13,6 @@ internal static class Migrations
         M0001Initial.Migration,
         M0002ProviderCredentials.Migration,
         M0003AuditLog.Migration,
+        M0004DataProtectionKeys.Migration,
     ];
 }
