@@ -19,11 +19,12 @@ internal sealed class MetricsCollector : IDisposable
     private readonly List<MetricFamily> _families = [];
     private readonly Lock _familiesLock = new();
 
-    public MetricsCollector(GatewayMetrics metrics)
+    /// <param name="meter">This gateway's meter (<see cref="GatewayMetrics.Meter"/>): another gateway in the same process has its own.</param>
+    public MetricsCollector(Meter meter)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter == metrics.Meter || instrument.Meter.Name == RuntimeMeter)
+            if (instrument.Meter == meter || instrument.Meter.Name == RuntimeMeter)
             {
                 var family = new MetricFamily(instrument);
                 lock (_familiesLock)

@@ -28,7 +28,7 @@ internal static class OperationsServices
         builder.Services.AddHostedService<GracefulShutdown>();
 
         builder.Services.AddSingleton<GatewayMetrics>();
-        builder.Services.AddSingleton<MetricsCollector>();
+        builder.Services.AddSingleton(sp => new MetricsCollector(sp.GetRequiredService<GatewayMetrics>().Meter));
         builder.Services.AddSingleton<Readiness>();
         if (OtlpSettings.From(configuration) is { } otlp)
         {

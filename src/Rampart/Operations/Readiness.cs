@@ -49,7 +49,15 @@ internal sealed partial class Readiness(Db db, IHostApplicationLifetime lifetime
         try
         {
             await using var connection = await db.OpenAsync(timeout.Token);
-            version = await MigrationRunner.AppliedVersionAsync(connection, timeout.Token);
+            try
+            {
+                version = await MigrationRunner.AppliedVersionAsync(connection, timeout.Token);
+            }
+            catch (Exception ex) when (!timeout.IsCancellationRequested)
+            {
+                // Reachable, but without a migrations table: nothing (or something else) is in this database.
+                return (new ReadinessReport(false, "schema migrations not applied", null), ex);
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
