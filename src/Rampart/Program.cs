@@ -34,6 +34,7 @@ builder.Services
 
 var app = builder.Build();
 app.UseRequestIds();
+app.UseRouting(); // after the request id, so that routing's own log lines carry it too
 app.UseAuditLog();
 app.UseApiErrorEnvelopes();
 app.UseAuthentication();
