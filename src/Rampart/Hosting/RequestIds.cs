@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using Rampart.Data;
 
 namespace Rampart.Hosting;
@@ -9,7 +10,8 @@ internal static class RequestIds
 
     /// <summary>
     /// Gives every request an id of ours (never the client's, which could be forged), echoed in <c>x-request-id</c>,
-    /// and opens a logging scope with it, so every line logged for the request carries <c>RequestId</c>.
+    /// and opens a logging scope with it, so every line logged for the request carries <c>RequestId</c>. When a trace
+    /// exporter listens, the request's span gets the id, method, route template and status (ASP.NET Core 10 sets none).
     /// </summary>
     public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app)
     {
@@ -29,7 +31,23 @@ internal static class RequestIds
             {
                 await next(http);
             }
+
+            if (Activity.Current is { IsAllDataRequested: true } span)
+            {
+                Describe(span, http);
+            }
         });
+    }
+
+    /// <summary>Only what cannot carry caller data: the route's template, never the path or query.</summary>
+    private static void Describe(Activity span, HttpContext http)
+    {
+        var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        span.DisplayName = route is null ? http.Request.Method : $"{http.Request.Method} {route}";
+        span.SetTag("rampart.request_id", http.TraceIdentifier);
+        span.SetTag("http.request.method", http.Request.Method);
+        span.SetTag("http.route", route);
+        span.SetTag("http.response.status_code", http.Response.StatusCode);
     }
 
     /// <summary>The scope's one property; formatted as <c>RequestId:req_…</c> by text sinks.</summary>
