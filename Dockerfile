@@ -1,5 +1,5 @@
 # Rampart in a container: SDK image builds, the ASP.NET Core runtime image runs, as the image's non-root "app" user.
-# Not built on our CI machines (they have no Docker engine); see docs/deployment.md for how it is meant to be used.
+# Not built on our CI machines (they have no Docker engine); see "Operations" in README.md.
 #
 #   docker build -t rampart .
 #   docker run -p 8080:8080 -v rampart-data:/data -e OPENAI_API_KEY=sk-… rampart

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Data;
@@ -49,7 +50,7 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task MigratedDatabase_IsReady()
     {
-        var db = Sqlite("ok.db");
+        var db = Sqlite("ok");
         await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync(Data.Migrations.Migrations.All, default);
 
         var report = await Check(db);
@@ -61,7 +62,7 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task EmptyDatabase_IsNotReady_MigrationsNotApplied()
     {
-        var report = await Check(Sqlite("empty.db"));
+        var report = await Check(Sqlite("empty"));
 
         Assert.False(report.Ready);
         Assert.Equal("schema migrations not applied", report.Reason);
@@ -70,7 +71,7 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task OlderSchema_IsNotReady_AndSaysWhichVersion()
     {
-        var db = Sqlite("old.db");
+        var db = Sqlite("old");
         await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync([.. Data.Migrations.Migrations.All.Take(1)], default);
 
         var report = await Check(db);
@@ -83,8 +84,9 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task UnreachableDatabase_IsNotReady_WithoutItsPathInTheAnswer()
     {
-        var missing = Path.Combine(_dir, "no-such-folder", "rampart.db");
-        var db = new Db(SqlDialect.Sqlite, new SqliteConnectionStringBuilder { DataSource = missing, Mode = SqliteOpenMode.ReadWrite }.ToString(), missing);
+        // A folder where the database file should be: SQLite cannot open it.
+        var db = Sqlite("unreachable");
+        Directory.CreateDirectory(Path.Combine(_dir, "unreachable", "rampart.db"));
 
         var report = await Check(db);
 
@@ -96,7 +98,7 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task Draining_IsNotReady_EvenWithAHealthyDatabase()
     {
-        var db = Sqlite("draining.db");
+        var db = Sqlite("draining");
         await new MigrationRunner(db, NullLogger<MigrationRunner>.Instance).ApplyAsync(Data.Migrations.Migrations.All, default);
         var lifetime = new StoppingLifetime();
         lifetime.StopApplication();
@@ -113,11 +115,10 @@ public sealed class ReadinessTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private Db Sqlite(string file)
-    {
-        var path = Path.Combine(_dir, file);
-        return new Db(SqlDialect.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString(), path);
-    }
+    /// <summary>The gateway's own SQLite set-up, in a data folder of its own.</summary>
+    private Db Sqlite(string name) => Db.FromConfiguration(new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?> { ["RAMPART_DATA_DIR"] = Path.Combine(_dir, name) })
+        .Build());
 
     private static Task<ReadinessReport> Check(Db db) => new Readiness(db, new StoppingLifetime(), NullLogger<Readiness>.Instance).CheckAsync(default);
 
