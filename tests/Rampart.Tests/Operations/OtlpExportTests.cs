@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Operations;
@@ -73,32 +68,24 @@ public sealed class OtlpExportTests
     /// <summary>Accepts OTLP/HTTP exports and keeps them; answers 200 with an empty (valid) protobuf response.</summary>
     private sealed class OtlpReceiver : IAsyncDisposable
     {
-        private readonly WebApplication _app;
         private readonly ConcurrentQueue<OtlpRequest> _received = new();
+        private LoopbackServer _server = null!;
 
-        private OtlpReceiver(WebApplication app) => _app = app;
-
-        public string BaseUrl { get; private set; } = "";
+        public string BaseUrl => _server.BaseUrl;
 
         public IReadOnlyCollection<OtlpRequest> Received => _received;
 
         public static async Task<OtlpReceiver> StartAsync()
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new OtlpReceiver(app);
-            app.MapPost("/v1/{signal}", async (HttpContext http) =>
+            var receiver = new OtlpReceiver();
+            receiver._server = await LoopbackServer.StartAsync(app => app.MapPost("/v1/{signal}", async (HttpContext http) =>
             {
                 using var body = new MemoryStream();
                 await http.Request.Body.CopyToAsync(body);
                 // Latin-1 maps every byte to one character, so UTF-8 strings inside the protobuf stay searchable.
                 receiver._received.Enqueue(new OtlpRequest(http.Request.Path, http.Request.ContentType, Encoding.Latin1.GetString(body.ToArray())));
                 http.Response.ContentType = "application/x-protobuf";
-            });
-            await app.StartAsync();
-            receiver.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            }));
             return receiver;
         }
 
@@ -118,6 +105,6 @@ public sealed class OtlpExportTests
             throw new TimeoutException($"no matching export to {path} within 20 s; received: {string.Join(", ", _received.Select(r => r.Path))}");
         }
 
-        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

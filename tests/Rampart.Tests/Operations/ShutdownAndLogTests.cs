@@ -3,12 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Rampart.Tests.Guardrails;
 using Rampart.Tests.Infrastructure;
 
@@ -41,7 +36,7 @@ public sealed class ShutdownAndLogTests
                 ["RAMPART_DATA_DIR"] = dataDir,
                 ["RAMPART_MASTER_KEY"] = masterKey,
                 ["OPENAI_API_KEY"] = upstreamKey,
-                ["OPENAI_BASE_URL"] = upstream.BaseUrl,
+                ["OPENAI_BASE_URL"] = upstream.BaseUrl + "/v1",
                 ["RAMPART_LOG_FORMAT"] = "json",
                 ["RAMPART_DRAIN_SECONDS"] = "20",
                 ["RAMPART_SHUTDOWN_DELAY_SECONDS"] = "2",
@@ -158,26 +153,9 @@ public sealed class ShutdownAndLogTests
     }
 
     /// <summary>An OpenAI-compatible upstream that answers at once, or streams <see cref="StreamChunks"/> sentences 150 ms apart.</summary>
-    private sealed class SlowUpstream : IAsyncDisposable
+    private static class SlowUpstream
     {
-        private readonly WebApplication _app;
-
-        private SlowUpstream(WebApplication app) => _app = app;
-
-        public string BaseUrl { get; private set; } = "";
-
-        public static async Task<SlowUpstream> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            app.MapPost("/v1/chat/completions", HandleAsync);
-            await app.StartAsync();
-            return new SlowUpstream(app) { BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1" };
-        }
-
-        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+        public static Task<LoopbackServer> StartAsync() => LoopbackServer.StartAsync(app => app.MapPost("/v1/chat/completions", HandleAsync));
 
         private static async Task HandleAsync(HttpContext http)
         {
