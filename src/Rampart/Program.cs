@@ -8,6 +8,7 @@ using Rampart.Guardrails.Rules;
 using Rampart.Hosting;
 using Rampart.Management;
 using Rampart.OpenAI;
+using Rampart.Operations;
 using Rampart.Providers;
 using Rampart.Search;
 
@@ -19,6 +20,7 @@ if (RampartCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(args);
 builder.UseDefaultListenAddress("http://localhost:8080");
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+builder.AddRampartOperations();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJson.Default));
 builder.Services
     .AddRampartData(builder.Configuration)
@@ -32,6 +34,7 @@ builder.Services
 
 var app = builder.Build();
 app.UseRequestIds();
+app.UseRouting(); // after the request id, so that routing's own log lines carry it too
 app.UseAuditLog();
 app.UseApiErrorEnvelopes();
 app.UseAuthentication();
@@ -39,6 +42,7 @@ app.UseAuthorization();
 app.MapGatewayApi();
 app.MapManagementApi();
 app.MapDashboard();
+app.MapOperations();
 
 await app.RunAsync();
 return 0;

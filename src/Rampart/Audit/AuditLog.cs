@@ -1,5 +1,6 @@
 using Rampart.Data;
 using Rampart.Gateway;
+using Rampart.Operations;
 
 namespace Rampart.Audit;
 
@@ -20,7 +21,7 @@ internal static class AuditLog
 
     /// <summary>
     /// Opens an <see cref="AuditEntry"/> for every request to the API, before authentication so that refused requests
-    /// are recorded too, and hands the finished record to the <see cref="AuditWriter"/> whatever happened. Plumbing only:
+    /// are recorded too, and hands the finished record to the <see cref="AuditWriter"/> — and to the request metrics — whatever happened. Plumbing only:
     /// what a request's outcome and verdicts were is decided by the handlers that fill the entry in.
     /// </summary>
     public static IApplicationBuilder UseAuditLog(this IApplicationBuilder app)
@@ -28,6 +29,7 @@ internal static class AuditLog
         var writer = app.ApplicationServices.GetRequiredService<AuditWriter>();
         var prices = app.ApplicationServices.GetRequiredService<PriceTable>();
         var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
+        var metrics = app.ApplicationServices.GetRequiredService<GatewayMetrics>();
         return app.Use(async (http, next) =>
         {
             if (!ApiPaths.IsApi(http.Request.Path))
@@ -61,7 +63,9 @@ internal static class AuditLog
                     entry.Outcome = AuditOutcomes.ClientDisconnected;
                 }
 
-                writer.Enqueue(entry.Complete(http.Response.StatusCode, prices));
+                var record = entry.Complete(http.Response.StatusCode, prices);
+                writer.Enqueue(record);
+                metrics.RequestCompleted(record);
             }
         });
     }

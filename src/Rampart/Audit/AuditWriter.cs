@@ -20,6 +20,7 @@ internal sealed partial class AuditWriter : BackgroundService
     private readonly int _batchSize;
     private readonly TimeSpan _interval;
     private int _spooledWhileFull;
+    private long _spooled;
 
     public AuditWriter(AuditStore store, AuditSpool spool, IConfiguration configuration, ILogger<AuditWriter> logger)
     {
@@ -33,6 +34,12 @@ internal sealed partial class AuditWriter : BackgroundService
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
+
+    /// <summary>Records waiting in memory for the next batch.</summary>
+    public int QueueDepth => _queue.Reader.Count + _unsaved.Count;
+
+    /// <summary>Records written to the disk spool since start (because the database refused them or the queue was full).</summary>
+    public long SpooledRecords => Interlocked.Read(ref _spooled);
 
     /// <summary>Never blocks the request for long: a full queue (or a stopped writer) sends the record straight to the spool.</summary>
     public void Enqueue(AuditRecord record)
@@ -162,6 +169,7 @@ internal sealed partial class AuditWriter : BackgroundService
         try
         {
             _spool.Append(records);
+            Interlocked.Add(ref _spooled, records.Count);
         }
         catch (Exception ex)
         {

@@ -17,7 +17,7 @@ namespace Rampart.Cli;
 /// </summary>
 internal static class RampartCli
 {
-    private static readonly string[] Commands = ["users", "workspaces", "members", "keys", "credentials", "migrate", "--help", "-h", "-?"];
+    private static readonly string[] Commands = ["users", "workspaces", "members", "keys", "credentials", "migrate", "healthcheck", "--help", "-h", "-?"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
 
@@ -37,6 +37,7 @@ internal static class RampartCli
                 output.WriteLine($"Database is up to date: {store.Db.Description}");
                 return 0;
             }, context),
+            HealthcheckCommand(output),
         };
         try
         {
@@ -63,6 +64,29 @@ internal static class RampartCli
             await error.WriteLineAsync($"error: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>For a container's HEALTHCHECK: the runtime image has no curl, but it has this executable.</summary>
+    private static Command HealthcheckCommand(TextWriter output)
+    {
+        var url = new Option<string>("--url") { Description = "The liveness URL to probe.", DefaultValueFactory = _ => "http://127.0.0.1:8080/healthz" };
+        var command = new Command("healthcheck", "Probe a running gateway's /healthz; exit 0 when it answers 200 within 5 seconds.") { url };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            try
+            {
+                using var response = await http.GetAsync(parse.GetValue(url), ct);
+                output.WriteLine($"{(int)response.StatusCode} {response.ReasonPhrase}");
+                return response.IsSuccessStatusCode ? 0 : 1;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                output.WriteLine($"unreachable: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
     }
 
     private static Command UsersCommand(Lazy<Task<AccessStore>> context, TextWriter output, IConfiguration configuration)

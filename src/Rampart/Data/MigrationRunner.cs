@@ -41,7 +41,7 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
         }
 
         var latest = migrations.Count == 0 ? 0 : migrations.Max(m => m.Version);
-        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
+        var current = await AppliedVersionAsync(connection, cancellationToken);
         if (current > latest)
         {
             throw new InvalidOperationException(
@@ -50,6 +50,10 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
 
         return applied;
     }
+
+    /// <summary>The newest schema version applied to the database; 0 for none. Fails when there is no migrations table yet.</summary>
+    public static async Task<long> AppliedVersionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT MAX(version) FROM schema_migrations", cancellationToken: cancellationToken)) ?? 0;
 
     private async Task<bool> ApplyOneAsync(DbConnection connection, Migration migration, CancellationToken cancellationToken)
     {

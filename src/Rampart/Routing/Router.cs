@@ -1,4 +1,5 @@
 using Rampart.OpenAI;
+using Rampart.Operations;
 using Rampart.Providers;
 
 namespace Rampart.Routing;
@@ -18,7 +19,7 @@ internal readonly record struct Routed<T>(T? Value, UpstreamError? Error, Served
 /// provider's <c>Retry-After</c>. A stream is retried only while opening; once its first byte has gone to the
 /// caller it is never re-sent. A caller's own bad request (4xx other than 429) is returned at once.
 /// </summary>
-internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers breakers, IConfiguration configuration, ILogger<Router> logger)
+internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers breakers, GatewayMetrics metrics, IConfiguration configuration, ILogger<Router> logger)
 {
     private readonly TimeSpan _backoff = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:Routing:BackoffMilliseconds", 250.0));
     private readonly int _defaultRetries = configuration.GetValue("Rampart:Routing:Retries", 2);
@@ -52,7 +53,7 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
             for (var attempt = 0; ; attempt++)
             {
                 calls++;
-                var result = await breakers.ExecuteAsync(target, ct => CallWithTimeoutAsync(provider, upstream, call, policy, streaming, ct), cancellationToken);
+                var result = await breakers.ExecuteAsync(target, ct => MeasuredCallAsync(provider, upstream, call, policy, streaming, metrics, ct), cancellationToken);
                 if (result.Error is not { } error)
                 {
                     return new Routed<T>(result.Value, null, new ServedBy(target, provider, choice.StandsInFor, attempt + 1)) { Attempts = calls };
@@ -96,6 +97,18 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
             new UpstreamError(UpstreamErrorKind.NotConfigured, t.Provider, $"The provider '{t.Provider}' is not known to this gateway.")))).ToList();
         var anyReal = resolved.Exists(r => r.Choice.Provider is not null && r.Choice.StandsInFor is null);
         return anyReal ? resolved.Where(r => r.Choice.StandsInFor is null).ToList() : resolved;
+    }
+
+    /// <summary>One provider call, timed and counted in the upstream metrics (each retry is a call of its own).</summary>
+    private static async Task<ProviderResult<T>> MeasuredCallAsync<T>(
+        IChatProvider provider, ChatCompletionRequest request,
+        Func<IChatProvider, ChatCompletionRequest, CancellationToken, Task<ProviderResult<T>>> call, RoutingPolicy policy, bool streaming,
+        GatewayMetrics metrics, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await CallWithTimeoutAsync(provider, request, call, policy, streaming, cancellationToken);
+        metrics.UpstreamCall(provider.Name, started, result.Error);
+        return result;
     }
 
     private static async Task<ProviderResult<T>> CallWithTimeoutAsync<T>(

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Rampart.OpenAI;
+using Rampart.Operations;
 
 namespace Rampart.Streaming;
 
@@ -12,10 +13,14 @@ namespace Rampart.Streaming;
 internal sealed class SseWriter(HttpResponse response) : IDisposable
 {
     private readonly Utf8JsonWriter _json = new(response.BodyWriter, new JsonWriterOptions { SkipValidation = true });
+    private GatewayMetrics? _metrics;
 
     /// <summary>Sends the status and headers now, so the client sees the stream open before the first token.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // Counted open from here until Dispose, however the stream ends; resolved once per stream, not per chunk.
+        _metrics = response.HttpContext.RequestServices.GetService<GatewayMetrics>();
+        _metrics?.StreamOpened();
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
@@ -54,7 +59,12 @@ internal sealed class SseWriter(HttpResponse response) : IDisposable
         return FlushAsync(cancellationToken);
     }
 
-    public void Dispose() => _json.Dispose();
+    public void Dispose()
+    {
+        _json.Dispose();
+        _metrics?.StreamClosed();
+        _metrics = null;
+    }
 
     private async ValueTask FlushAsync(CancellationToken cancellationToken) => await response.BodyWriter.FlushAsync(cancellationToken);
 }

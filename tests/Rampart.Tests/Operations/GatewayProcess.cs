@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Rampart.Tests.Operations;
+
+/// <summary>
+/// The gateway as operators run it: its own process (<c>dotnet Rampart.dll</c> from the test's output folder, with the
+/// shipped appsettings.json), configured by environment variables, on a free loopback port. Its stdout is kept line
+/// by line; <see cref="Terminate"/> sends SIGTERM as a container runtime would. Disposing kills it if it is still running.
+/// </summary>
+internal sealed class GatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private GatewayProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+    }
+
+    public string BaseUrl { get; }
+
+    /// <summary>Everything written to stdout and stderr so far.</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Rampart.dll"));
+        start.Environment["ASPNETCORE_URLS"] = baseUrl;
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Whatever the machine has, only what the test gives is configured.
+        foreach (var prefix in new[] { "OPENAI", "XAI", "DEEPSEEK", "AZURE_OPENAI", "ANTHROPIC", "GEMINI" })
+        {
+            start.Environment[prefix + "_API_KEY"] = "";
+            start.Environment[prefix + "_BASE_URL"] = "";
+        }
+
+        foreach (var name in new[] { "SEARXNG_BASE_URL", "BRAVE_SEARCH_API_KEY", "TAVILY_API_KEY", "RAMPART_POSTGRES", "OTEL_EXPORTER_OTLP_ENDPOINT" })
+        {
+            start.Environment[name] = "";
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the gateway");
+        var gateway = new GatewayProcess(process, baseUrl);
+        process.OutputDataReceived += (_, e) => gateway.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => gateway.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await gateway.WaitUntilReadyAsync();
+        return gateway;
+    }
+
+    public HttpClient Http(string? key = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(BaseUrl + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        }
+
+        return http;
+    }
+
+    /// <summary>SIGTERM, as <c>docker stop</c> or Kubernetes sends it.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        using var http = Http();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(_process.HasExited, "the gateway exited during start-up:\n" + string.Join('\n', _output));
+            try
+            {
+                if ((await http.GetAsync("readyz")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("the gateway did not become ready within 60 s:\n" + string.Join('\n', _output));
+    }
+}
