@@ -19,6 +19,7 @@ if (RampartCli.IsCommand(args))
 
 var builder = WebApplication.CreateBuilder(args);
 builder.UseDefaultListenAddress("http://localhost:8080");
+builder.UseServerLimits();
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
 builder.AddRampartOperations();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJson.Default));
