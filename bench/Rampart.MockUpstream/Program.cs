@@ -6,6 +6,7 @@ using Rampart.MockUpstream;
 //   latency-ms      delay before the answer, or before the first chunk of a stream (default 0)
 //   chunks          content chunks in a streamed answer (default 20)
 //   chunk-delay-ms  time between two chunks of a stream, kept on a fixed schedule from the first (default 0)
+//   h2c             speak only HTTP/2 without TLS (prior knowledge), like some local model servers (default false)
 //   forward-to      instead of answering, relay every chat request to this upstream base URL (e.g.
 //                   http://127.0.0.1:19101/v1) and its answer back, doing nothing else: the CPU floor of any gateway
 //                   built on Kestrel and HttpClient, for the load benchmark's "pass-through" target
@@ -14,7 +15,10 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
-    kestrel.Listen(System.Net.IPAddress.Loopback, options.Port);
+    kestrel.Listen(System.Net.IPAddress.Loopback, options.Port, listen =>
+        listen.Protocols = options.H2c ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+    // 10,000 streams over a few HTTP/2 connections: let each carry many.
+    kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
     kestrel.AddServerHeader = false;
     kestrel.Limits.MaxConcurrentConnections = null;
     kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024;

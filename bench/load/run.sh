@@ -20,9 +20,9 @@
 #   MOCK_LATENCY_MS [0]  mock delay before answering             MOCK_CHUNKS [20]    chunks per streamed answer
 #   GATEWAY_CPUS [1]     CPUs for the gateway under test (taskset list); the direct floor's mock runs here too
 #   LOAD_CPUS [0]        CPUs for wrk, the measuring client and the mock behind the gateways
-#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, Rampart +80, pass-through +85, Portkey +87
+#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, slow h2c mock +5, Rampart +80, pass-through +85, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
-#   PHASES ["throughput cpu ttfb rate soak streams"]  which measurements to make
+#   PHASES ["throughput cpu ttfb rate soak streams streams-h2"]  which measurements to make
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -51,13 +51,14 @@ GATEWAY_CPUS="${GATEWAY_CPUS:-1}"
 LOAD_CPUS="${LOAD_CPUS:-0}"
 PORT_BASE="${PORT_BASE:-19100}"
 RESULTS_DIR="${RESULTS_DIR:-$LOAD_DIR/results}"
-PHASES=" ${PHASES:-throughput cpu ttfb rate soak streams} "
+PHASES=" ${PHASES:-throughput cpu ttfb rate soak streams streams-h2} "
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MOCK_PORT=$((PORT_BASE + 1))
 DIRECT_PORT=$((PORT_BASE + 2))
 SLOW_PORT=$((PORT_BASE + 3))
 PACED_PORT=$((PORT_BASE + 4))
+SLOW_H2_PORT=$((PORT_BASE + 5))
 RAMPART_PORT=$((PORT_BASE + 80))
 PORTKEY_PORT=$((PORT_BASE + 87))
 TARGETS=(direct passthrough rampart portkey)
@@ -135,7 +136,7 @@ if (( STREAMS > MAX_STREAMS )); then
   STREAMS=$MAX_STREAMS
 fi
 
-for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $RAMPART_PORT $PASSTHROUGH_PORT $PORTKEY_PORT; do
+for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $SLOW_H2_PORT $RAMPART_PORT $PASSTHROUGH_PORT $PORTKEY_PORT; do
   port_free "$port" || die "port $port is in use; set PORT_BASE to another range"
 done
 
@@ -166,6 +167,9 @@ wait_for "http://127.0.0.1:$MOCK_PORT/v1/models" mock
 wait_for "http://127.0.0.1:$PACED_PORT/v1/models" mock-paced
 wait_for "http://127.0.0.1:$DIRECT_PORT/v1/models" mock-direct
 wait_for "http://127.0.0.1:$SLOW_PORT/v1/models" mock-slow
+# The same slow streams from a mock that speaks only HTTP/2 without TLS, for holding streams over few upstream sockets.
+start mock-slow-h2 "$LOAD_CPUS" "$WORK" dotnet "$MOCK" --port="$SLOW_H2_PORT" --chunks=600 --chunk-delay-ms=1000 --h2c=true
+for _ in $(seq 240); do curl -s -o /dev/null --http2-prior-knowledge --max-time 1 "http://127.0.0.1:$SLOW_H2_PORT/v1/models" && break; sleep 0.25; done
 # The pass-through: Kestrel + HttpClient relaying bytes to the same mock and doing nothing else, on the gateways' CPU.
 # It is the floor of any gateway built on the same server and client, so "Rampart ÷ pass-through" is what Rampart's
 # own work (auth, parsing, guardrails, routing, audit) costs.
@@ -183,6 +187,9 @@ rampart() { (cd "$RAMPART_DIR" && dotnet Rampart.dll "$@"); }
   rampart workspaces create --name bench --provider openai --model mock --pii obfuscate
   rampart workspaces create --name bench-slow --provider openai --model mock --pii obfuscate
   rampart credentials set --workspace bench-slow --provider openai --base-url "http://127.0.0.1:$SLOW_PORT/v1"
+  rampart workspaces create --name bench-slow-h2 --provider openai --model mock --pii obfuscate
+  rampart credentials set --workspace bench-slow-h2 --provider openai --base-url "http://127.0.0.1:$SLOW_H2_PORT/v1"
+  rampart members add --workspace bench-slow-h2 --user bench@localhost
   rampart workspaces create --name bench-paced --provider openai --model mock --pii obfuscate
   rampart credentials set --workspace bench-paced --provider openai --base-url "http://127.0.0.1:$PACED_PORT/v1"
   rampart members add --workspace bench --user bench@localhost
@@ -216,7 +223,7 @@ const bodies = {
   stream: { messages: [{ role: 'user', content: 'What is the capital of France? Answer in one word.' }], stream: true, stream_options: { include_usage: true } },
 };
 for (const [name, body] of Object.entries(bodies)) {
-  for (const model of ['mock', 'bench', 'bench-slow', 'bench-paced']) {
+  for (const model of ['mock', 'bench', 'bench-slow', 'bench-slow-h2', 'bench-paced']) {
     fs.writeFileSync(`${dir}/${name}.${model}.json`, JSON.stringify({ model, ...body }));
   }
 }
@@ -355,6 +362,23 @@ phase streams && log "holding $STREAMS concurrent streams through Rampart (works
   --open-concurrency 200 --hold-seconds "$STREAM_HOLD_SECONDS" --pid "$rampart_PID" --timeout-seconds 240 \
   | tee "$RAW/streams.rampart.txt" >&2 || true
 
+# --- concurrent open streams, Rampart calling the provider over HTTP/2 -----------------------------------------------------
+# Over HTTP/1.1 each stream holds two of Rampart's sockets, so the open-files limit caps the count; providers reached
+# over TLS negotiate HTTP/2 and multiplex streams on a few connections. A local mock has no TLS, so this run turns on
+# prior-knowledge HTTP/2 (Rampart:Upstream:CleartextHttp2) in a restarted Rampart and uses the h2c-only slow mock.
+if phase streams-h2; then
+  STREAMS_H2=$(( STREAMS_REQUESTED < $(ulimit -n) - 1000 ? STREAMS_REQUESTED : $(ulimit -n) - 1000 ))
+  log "restarting Rampart with HTTP/2 to plain-http providers (h2c)"
+  stop "$rampart_PID"
+  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" Rampart__Upstream__CleartextHttp2=true dotnet Rampart.dll
+  wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
+  log "holding $STREAMS_H2 concurrent streams through Rampart over HTTP/2 upstream connections (workspace bench-slow-h2)"
+  mapfile -t hs < <(client_headers rampart)
+  "${CLIENT[@]}" streams --url "$(url_of rampart)" --body "$WORK/stream.bench-slow-h2.json" "${hs[@]}" --count "$STREAMS_H2" \
+    --open-concurrency 200 --hold-seconds "$STREAM_HOLD_SECONDS" --pid "$rampart_PID" --timeout-seconds 240 \
+    | tee "$RAW/streams-h2.rampart.txt" >&2 || true
+fi
+
 # --- report --------------------------------------------------------------------------------------------------------------
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 cat >"$RAW/meta.txt" <<EOF
@@ -362,7 +386,7 @@ date=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --version), Node $(node --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Portkey gateway $(node -p "require('$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway/package.json').version")
 load_before=$LOAD_BEFORE
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
+command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED

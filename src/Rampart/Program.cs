@@ -27,7 +27,7 @@ builder.Services
     .AddRampartData(builder.Configuration)
     .AddRampartAuth()
     .AddRampartAudit(builder.Configuration)
-    .AddRampartProviders()
+    .AddRampartProviders(builder.Configuration)
     .AddRampartSearch()
     .AddRampartManagement()
     .AddRampartFirewall()

@@ -21,10 +21,16 @@ internal sealed class LoopbackServer : IAsyncDisposable
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:40123</c> (no trailing slash).</summary>
     public string BaseUrl { get; }
 
-    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> map)
+    /// <param name="http2Only">Speak only HTTP/2 without TLS (h2c, prior knowledge), as some local model servers do.</param>
+    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> map, bool http2Only = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (http2Only)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+        }
+
         builder.Logging.ClearProviders();
         var app = builder.Build();
         map(app);
