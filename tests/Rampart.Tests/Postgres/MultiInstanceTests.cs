@@ -82,6 +82,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
     public async Task ProviderCredentialChangedThroughA_IsUsedByB_WithinOneSecond()
     {
         var (workspace, key) = await A.CreateWorkspaceWithCallerAsync();
+        await BothKnowAsync(key);
         using var admin = A.Http(A.MasterKey);
         using var onB = B.Http(key);
         async Task<string> UpstreamKeyUsedByB()
@@ -171,6 +172,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
     {
         var (workspace, key) = await A.CreateWorkspaceWithCallerAsync();
         var userId = (await A.Store.ListKeysAsync(null, default)).Single(k => k.KeyHash == ApiKeys.Hash(key)).UserId;
+        await BothKnowAsync(key);
         using var http = instances.ThroughBalancer(key);
         var ids = new ConcurrentBag<string>();
 
@@ -202,7 +204,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
     {
         var (workspace, key) = await A.CreateWorkspaceWithCallerAsync();
         var keyId = (await A.Store.ListKeysAsync(null, default)).Single(k => k.KeyHash == ApiKeys.Hash(key)).Id;
-        await WaitUntilAsync(() => Task.FromResult(B.Services.GetRequiredService<AccessCache>().Current.FindKey(ApiKeys.Hash(key)) is not null));
+        await BothKnowAsync(key);
         foreach (var (instance, count) in new[] { (A, 5), (B, 7), (A, 2) })
         {
             using var http = instance.Http(key);
@@ -245,6 +247,10 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
         await WaitUntilAsync(() => Task.FromResult(new[] { A, B }.All(g =>
             g.Services.GetRequiredService<AccessCache>().Current.FindWorkspace(workspace)?.Policy.Limits is not null)));
     }
+
+    /// <summary>Waits until both instances' snapshots hold a key just created, so that no request with it is refused as unknown.</summary>
+    private Task BothKnowAsync(string key) => WaitUntilAsync(() => Task.FromResult(new[] { A, B }.All(g =>
+        g.Services.GetRequiredService<AccessCache>().Current.FindKey(ApiKeys.Hash(key)) is not null)));
 
     /// <summary>
     /// Runs <paramref name="change"/> (a request to instance A, which answers once the change is committed), then polls
