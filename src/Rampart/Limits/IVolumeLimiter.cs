@@ -3,8 +3,8 @@ namespace Rampart.Limits;
 /// <summary>
 /// Counts requests, tokens and spend against a workspace's <see cref="VolumeLimits"/>. Admission checks every limit
 /// and reserves the request (and its estimated tokens) in one atomic step; settling replaces the estimate with the
-/// provider's reported usage. The in-memory implementation is exact within one process; a shared store (PostgreSQL)
-/// can implement the same contract for several instances.
+/// provider's reported usage. <see cref="InMemoryVolumeLimiter"/> is exact within one process (SQLite);
+/// <see cref="PostgresVolumeLimiter"/> is exact across every instance sharing one PostgreSQL.
 /// </summary>
 internal interface IVolumeLimiter
 {
