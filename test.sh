@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need (Debian's Chromium and its driver for the
-# dashboard's browser tests, Debian's PostgreSQL server for the PostgreSQL tests) when it is missing, builds everything,
+# dashboard's browser tests, Debian's PostgreSQL server for the PostgreSQL tests, nginx for the multi-instance tests) when it is missing, builds everything,
 # runs every test twice — once on SQLite, once with every gateway under test on PostgreSQL (RAMPART_TEST_DB=postgres) —
 # and says "N passed, N failed" for both passes together. This is the README's test command, and what CI runs.
 set -euo pipefail
@@ -31,6 +31,11 @@ fi
 # RAMPART_TEST_POSTGRES (a connection string) points them at an existing server instead.
 if [ -z "${RAMPART_TEST_POSTGRES:-}" ] && ! compgen -G "/usr/lib/postgresql/*/bin/postgres" > /dev/null; then
   apt_install postgresql
+fi
+
+# The multi-instance tests put Debian's nginx in front of two gateways (a config of their own in a temp folder, run in the foreground).
+if ! [ -x /usr/sbin/nginx ]; then
+  apt_install nginx
 fi
 
 # Build everything first: the benchmarks are not test projects, and a broken benchmark must fail CI too.

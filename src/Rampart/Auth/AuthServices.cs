@@ -16,6 +16,7 @@ internal static class AuthServices
         // (migrated, bootstrapped, snapshot loaded) before anything else runs.
         services.AddHostedService<DatabaseStartup>();
         services.AddHostedService(sp => sp.GetRequiredService<AccessCache>());
+        services.AddHostedService<AccessChangeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyUsageTracker>());
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

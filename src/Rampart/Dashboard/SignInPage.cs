@@ -28,7 +28,7 @@ internal static class SignInPage
         var password = form["password"].ToString();
         var returnUrl = form["returnUrl"].ToString();
 
-        if (throttle.LockedUntil(email) is { } lockedUntil)
+        if (await throttle.LockedUntilAsync(email, http.RequestAborted) is { } lockedUntil)
         {
             return Form(http, email, returnUrl, Locked(lockedUntil, time), StatusCodes.Status429TooManyRequests);
         }
@@ -39,7 +39,7 @@ internal static class SignInPage
         var user = verified ? access.Current.FindUser(found!.Value.UserId) : null;
         if (user is null)
         {
-            if (email.Length > 0 && throttle.Failed(email) is { } until)
+            if (email.Length > 0 && await throttle.FailedAsync(email, CancellationToken.None) is { } until)
             {
                 return Form(http, email, returnUrl, Locked(until, time), StatusCodes.Status429TooManyRequests);
             }
@@ -47,7 +47,7 @@ internal static class SignInPage
             return Form(http, email, returnUrl, "Wrong email or password.", StatusCodes.Status401Unauthorized);
         }
 
-        throttle.Succeeded(email);
+        await throttle.SucceededAsync(email, http.RequestAborted);
         await DashboardSession.SignInAsync(http, user, hash!);
         return Results.Redirect(SafeReturn(returnUrl));
     }

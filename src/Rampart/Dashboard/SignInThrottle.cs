@@ -1,55 +1,72 @@
-using System.Collections.Concurrent;
+using Dapper;
+using Rampart.Data;
 
 namespace Rampart.Dashboard;
 
 /// <summary>
 /// Locks an account's dashboard sign-in for <see cref="LockoutDuration"/> after <see cref="MaxFailures"/> wrong
-/// passwords in a row. Kept in memory: a restart forgets it, and each gateway instance counts on its own (so with N
-/// instances behind a balancer an attacker gets at most N×5 tries per 15 minutes). API keys are not affected.
+/// passwords in a row. Counted in the database (<c>sign_in_failures</c>), so every gateway instance on one PostgreSQL
+/// shares one count — an attacker gets five tries per 15 minutes, not five per instance — and a restart does not reset
+/// it. Sign-in is rare, so the round trips cost nothing that matters. API keys are not affected.
 /// </summary>
-internal sealed class SignInThrottle(TimeProvider time)
+internal sealed class SignInThrottle(Db db, TimeProvider time)
 {
     public const int MaxFailures = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
-    private readonly ConcurrentDictionary<string, State> _states = new(StringComparer.Ordinal);
-
     /// <summary>When the account is locked, until when; null when a sign-in may be tried.</summary>
-    public DateTimeOffset? LockedUntil(string email)
+    public async Task<DateTimeOffset?> LockedUntilAsync(string email, CancellationToken cancellationToken)
     {
-        if (_states.TryGetValue(Key(email), out var state) && state.LockedUntil is { } until)
+        var now = Now;
+        await using var connection = await db.OpenAsync(cancellationToken);
+        var until = await connection.ExecuteScalarAsync<long?>(
+            new CommandDefinition("SELECT locked_until FROM sign_in_failures WHERE email = @Email", new { Email = Key(email) }, cancellationToken: cancellationToken));
+        if (until is not { } lockedUntil)
         {
-            if (until > time.GetUtcNow())
-            {
-                return until;
-            }
-
-            _states.TryRemove(Key(email), out _);
+            return null;
         }
 
+        if (lockedUntil > now)
+        {
+            return DateTimeOffset.FromUnixTimeMilliseconds(lockedUntil);
+        }
+
+        // The lock-out is over: the count starts again from zero.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM sign_in_failures WHERE email = @Email AND locked_until <= @Now", new { Email = Key(email), Now = now }, cancellationToken: cancellationToken));
         return null;
     }
 
     /// <summary>Counts a failure; returns when the account became locked, if this failure locked it.</summary>
-    public DateTimeOffset? Failed(string email)
+    public async Task<DateTimeOffset?> FailedAsync(string email, CancellationToken cancellationToken)
     {
-        var state = _states.AddOrUpdate(
-            Key(email),
-            _ => new State(1, null),
-            (_, s) => s.LockedUntil is not null ? s : new State(s.Failures + 1, null));
-        if (state.Failures >= MaxFailures && state.LockedUntil is null)
-        {
-            var until = time.GetUtcNow() + LockoutDuration;
-            _states[Key(email)] = new State(state.Failures, until);
-            return until;
-        }
-
-        return null;
+        var now = Now;
+        await using var connection = await db.OpenAsync(cancellationToken);
+        // Each statement is atomic on its own: concurrent failures (on any instance) all count, and exactly one of them locks.
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO sign_in_failures (email, failures, locked_until, updated_at) VALUES (@Email, 1, NULL, @Now)
+            ON CONFLICT (email) DO UPDATE SET
+                failures = CASE WHEN sign_in_failures.locked_until IS NULL THEN sign_in_failures.failures + 1
+                                WHEN sign_in_failures.locked_until <= @Now THEN 1
+                                ELSE sign_in_failures.failures END,
+                locked_until = CASE WHEN sign_in_failures.locked_until <= @Now THEN NULL ELSE sign_in_failures.locked_until END,
+                updated_at = @Now
+            """,
+            new { Email = Key(email), Now = now }, cancellationToken: cancellationToken));
+        var locked = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "UPDATE sign_in_failures SET locked_until = @Until WHERE email = @Email AND locked_until IS NULL AND failures >= @Max RETURNING locked_until",
+            new { Email = Key(email), Until = now + (long)LockoutDuration.TotalMilliseconds, Max = MaxFailures }, cancellationToken: cancellationToken));
+        return locked is { } until ? DateTimeOffset.FromUnixTimeMilliseconds(until) : null;
     }
 
-    public void Succeeded(string email) => _states.TryRemove(Key(email), out _);
+    public async Task SucceededAsync(string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM sign_in_failures WHERE email = @Email", new { Email = Key(email) }, cancellationToken: cancellationToken));
+    }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private static string Key(string email) => email.Trim().ToLowerInvariant();
-
-    private sealed record State(int Failures, DateTimeOffset? LockedUntil);
 }

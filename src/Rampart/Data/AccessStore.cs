@@ -15,8 +15,9 @@ internal sealed class AccessConflictException(string message) : Exception(messag
 /// <summary>
 /// Everything that decides who may call what: users, workspaces, memberships and API keys.
 /// Every write bumps <c>access_state.version</c> in the same transaction and then tells this process's
-/// <see cref="AccessChangeSignal"/>, so the in-memory snapshot changes at once here and within a poll
-/// interval in every other process (the CLI, other gateway instances).
+/// <see cref="AccessChangeSignal"/>, so the in-memory snapshot changes at once here. Other processes (the CLI, other
+/// gateway instances) see it on PostgreSQL through <c>NOTIFY</c> (<see cref="AccessChangeListener"/>), and on either
+/// engine within a poll interval.
 /// </summary>
 internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider time)
 {
@@ -259,6 +260,12 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
             // writes from every process run one at a time and each one's checks ("is that email taken?") stay true until it commits.
             await connection.ExecuteAsync("UPDATE access_state SET version = version + 1 WHERE id = 1", transaction: transaction);
             result = await write(connection, transaction);
+            if (db.Dialect == SqlDialect.Postgres)
+            {
+                // Delivered at commit (and never if the change rolls back): every instance's listener refreshes at once.
+                await connection.ExecuteAsync($"NOTIFY {AccessChangeListener.Channel}", transaction: transaction);
+            }
+
             await transaction.CommitAsync(cancellationToken);
         }
 

@@ -109,6 +109,30 @@ internal sealed class Db : IAsyncDisposable, IDisposable
         return connection;
     }
 
+    /// <summary>
+    /// A PostgreSQL connection outside the pool, for a caller that holds it for good (a <c>LISTEN</c>er): it sends a
+    /// keep-alive every few seconds, so a server that went away is noticed even while nothing else is said.
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenDedicatedAsync(int keepAliveSeconds, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_postgresConnectionString ?? throw new InvalidOperationException("Only PostgreSQL has dedicated connections."))
+        {
+            Pooling = false,
+            KeepAlive = keepAliveSeconds,
+        };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>For the few callers that cannot be asynchronous (Data Protection's key repository).</summary>
     public DbConnection Open()
     {

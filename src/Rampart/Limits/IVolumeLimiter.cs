@@ -3,8 +3,8 @@ namespace Rampart.Limits;
 /// <summary>
 /// Counts requests, tokens and spend against a workspace's <see cref="VolumeLimits"/>. Admission checks every limit
 /// and reserves the request (and its estimated tokens) in one atomic step; settling replaces the estimate with the
-/// provider's reported usage. The in-memory implementation is exact within one process; a shared store (PostgreSQL)
-/// can implement the same contract for several instances.
+/// provider's reported usage. <see cref="InMemoryVolumeLimiter"/> is exact within one process (SQLite);
+/// <see cref="PostgresVolumeLimiter"/> is exact across every instance sharing one PostgreSQL.
 /// </summary>
 internal interface IVolumeLimiter
 {
@@ -25,10 +25,16 @@ internal sealed record LimitRequest(string WorkspaceId, string UserId, string Ke
 internal sealed record LimitDecision(LimitTicket? Ticket, string? Exceeded, bool TokensExceeded, TimeSpan RetryAfter, LimitStatus? Requests, LimitStatus? Tokens)
 {
     public bool Allowed => Exceeded is null;
+
+    /// <summary>Refused because the shared counters could not be reached (and the gateway is set to refuse then), not because a limit was hit.</summary>
+    public bool Unavailable { get; init; }
 }
 
 /// <summary>One limit's state: its size, what is left, and how long until it is fully free again.</summary>
 internal sealed record LimitStatus(long Limit, long Remaining, TimeSpan Reset);
 
-/// <summary>What an admitted request reserved, so that settling can correct exactly those counts.</summary>
-internal sealed record LimitTicket(LimitRequest Request, long ReservedTokens, long AtUnixMilliseconds);
+/// <summary>
+/// What an admitted request reserved, so that settling can correct exactly those counts. <see cref="CountedLocally"/>:
+/// the shared counters were unreachable and this instance counted the request on its own.
+/// </summary>
+internal sealed record LimitTicket(LimitRequest Request, long ReservedTokens, long AtUnixMilliseconds, bool CountedLocally = false);

@@ -34,7 +34,7 @@ internal sealed class ProviderCatalog
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase) { ["grok"] = "xai", ["gemini"] = "google" };
 
     private readonly Dictionary<string, (ProviderSettings Settings, IChatProvider Provider, ProviderDefinition Definition)> _providers = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<(string WorkspaceId, string Provider), (long UpdatedAt, IChatProvider Provider)> _workspaceProviders = new();
+    private readonly ConcurrentDictionary<(string WorkspaceId, string Provider), (ProviderCredential Credential, IChatProvider Provider)> _workspaceProviders = new();
     private readonly CredentialProtector _protector;
     private readonly ProviderContext _context;
 
@@ -113,12 +113,13 @@ internal sealed class ProviderCatalog
 
     /// <summary>
     /// The adapter for a workspace's own credential: the gateway-wide settings with the workspace's key and base URL
-    /// in their place. Built once per credential version; the key is decrypted only then.
+    /// in their place. Built once per credential value; the key is decrypted only then.
     /// </summary>
     private IChatProvider ForWorkspace(ProviderCredential credential, ProviderSettings defaults, ProviderDefinition definition)
     {
         var slot = (credential.WorkspaceId, definition.Name);
-        if (_workspaceProviders.TryGetValue(slot, out var cached) && cached.UpdatedAt == credential.UpdatedAt)
+        // The whole credential, not only its time: two instances may store different keys within the same millisecond.
+        if (_workspaceProviders.TryGetValue(slot, out var cached) && cached.Credential == credential)
         {
             return cached.Provider;
         }
@@ -134,7 +135,7 @@ internal sealed class ProviderCatalog
             IsConfigured = true,
         };
         var provider = definition.Create(settings, _context);
-        _workspaceProviders[slot] = (credential.UpdatedAt, provider);
+        _workspaceProviders[slot] = (credential, provider);
         return provider;
     }
 

@@ -126,20 +126,25 @@ public sealed class DashboardSecurityTests(DashboardFixture gateway)
     }
 
     [Fact]
-    public void Lockout_EndsAfterFifteenMinutes()
+    public async Task Lockout_EndsAfterFifteenMinutes_ThenTheCountStartsAgain()
     {
         var clock = new FakeClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var throttle = new SignInThrottle(clock);
+        var throttle = new SignInThrottle(gateway.Store.Db, clock);
+        var email = $"Lockout-{Guid.NewGuid():N}@Example.test";
+        var locks = new List<DateTimeOffset?>();
         for (var i = 0; i < SignInThrottle.MaxFailures; i++)
         {
-            throttle.Failed("A@example.test");
+            locks.Add(await throttle.FailedAsync(email, default));
         }
 
-        Assert.NotNull(throttle.LockedUntil("a@example.test"));
+        Assert.Equal([.. Enumerable.Repeat<DateTimeOffset?>(null, SignInThrottle.MaxFailures - 1), clock.Now.AddMinutes(15)], locks);
+        Assert.NotNull(await throttle.LockedUntilAsync(email.ToLowerInvariant(), default));
         clock.Advance(TimeSpan.FromMinutes(14));
-        Assert.NotNull(throttle.LockedUntil("a@example.test"));
+        Assert.NotNull(await throttle.LockedUntilAsync(email, default));
         clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.Null(throttle.LockedUntil("a@example.test"));
+        Assert.Null(await throttle.LockedUntilAsync(email, default));
+        Assert.Null(await throttle.FailedAsync(email, default));
+        Assert.Null(await throttle.LockedUntilAsync(email, default));
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class DetectorTests
     [Fact]
     public void SlidingCounter_ForgetsABucketExactlyOneWindowAfterItBegan()
     {
-        var counter = new InMemoryVolumeLimiter.SlidingCounter(InMemoryVolumeLimiter.Minute);
+        var counter = new InMemoryVolumeLimiter.SlidingCounter(LimitWindow.Minute);
         counter.Add(1_000_500, 2);
         counter.Add(1_030_000, 1);
 

@@ -10,7 +10,8 @@ namespace Rampart.Tests.Unit;
 public sealed class MigrationTests : IAsyncLifetime
 {
     private static readonly string[] Tables =
-        ["users", "workspaces", "memberships", "api_keys", "access_state", "provider_credentials", "audit_records", "usage_daily", "data_protection_keys"];
+        ["users", "workspaces", "memberships", "api_keys", "access_state", "provider_credentials", "audit_records", "usage_daily", "data_protection_keys",
+         "limit_buckets", "limit_spend", "sign_in_failures"];
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "rampart-migrations-" + Guid.NewGuid().ToString("N"));
     private readonly string _postgresDatabase = "rampart_t_" + Guid.NewGuid().ToString("N")[..16];

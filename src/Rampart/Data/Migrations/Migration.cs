@@ -14,5 +14,6 @@ internal static class Migrations
         M0002ProviderCredentials.Migration,
         M0003AuditLog.Migration,
         M0004DataProtectionKeys.Migration,
+        M0005SharedLimits.Migration,
     ];
 }

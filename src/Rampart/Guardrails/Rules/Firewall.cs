@@ -61,6 +61,13 @@ internal sealed class Firewall(IVolumeLimiter limiter, IPriceTable prices, Topic
             var estimate = EstimateTokens(request, limits);
             var decision = await limiter.AcquireAsync(new LimitRequest(route.Workspace.Id, caller.User.Id, caller.KeyId, limits, estimate.Total), cancellationToken);
             pass.Limited(decision, estimate);
+            if (decision.Unavailable)
+            {
+                return pass.Refuse("Volume limits unavailable: refused", new ApiError(StatusCodes.Status503ServiceUnavailable,
+                    $"Workspace '{route.Workspace.Name}' has volume limits, and the gateway cannot check them right now. Try again in {RateLimitHeaders.Duration(decision.RetryAfter)}.",
+                    "api_error", null, "limits_unavailable") { RetryAfter = decision.RetryAfter });
+            }
+
             if (!decision.Allowed)
             {
                 return pass.Refuse($"Rate limited: {decision.Exceeded}", new ApiError(StatusCodes.Status429TooManyRequests,
