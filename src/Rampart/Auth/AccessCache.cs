@@ -20,7 +20,7 @@ internal sealed partial class AccessCache : BackgroundService
     {
         _store = store;
         _logger = logger;
-        _pollInterval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:AccessPollMilliseconds", 1000));
+        _pollInterval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:AccessPollMilliseconds", 500));
         signal.OnChanged = ct => RefreshAsync(force: true, ct);
     }
 
