@@ -6,9 +6,9 @@ namespace Rampart.Guardrails;
 
 /// <summary>
 /// Builds every detector before the server takes its first request, then gives the build's scratch memory back.
-/// The linear-time (NonBacktracking) patterns are constructed on first use, ≈ 50 of them with Unicode word
-/// boundaries: left lazy, the first caller waits for all of them, and the ≈ 30 MB of symbolic-automaton scratch
-/// they allocate stays in the process's resident memory until a compacting collection returns it.
+/// The ≈ 50 linear-time (NonBacktracking) patterns are constructed on first use: left lazy, the first caller waits
+/// for all of them, and the ≈ 75 MB of symbolic-automaton scratch they allocate (≈ 42 MB of it kept, see
+/// docs/benchmarks.md) stays in the process's resident memory until a compacting collection returns it.
 /// </summary>
 internal sealed partial class GuardrailWarmUp(ILogger<GuardrailWarmUp> logger) : IHostedService
 {

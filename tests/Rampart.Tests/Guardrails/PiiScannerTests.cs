@@ -24,12 +24,7 @@ public sealed class PiiScannerTests
     [InlineData("Berlin +49 30 12345678", "PHONE", "+49 30 12345678")]
     [InlineData("Tel: 030 1234567", "PHONE", "030 1234567")]
     public void SeedAndChecksumTypes_AreFoundExactly(string text, string type, string value)
-    {
-        var finding = Assert.Single(PiiScanner.Scan(text));
-
-        Assert.Equal(type, finding.Kind);
-        Assert.Equal(value, text.Substring(finding.Start, finding.Length));
-    }
+        => AssertFoundExactly(text, type, value);
 
     [Theory]
     [InlineData("Order #4111111111111112 shipped")] // Luhn fails
@@ -83,12 +78,7 @@ public sealed class PiiScannerTests
     [InlineData("birthday 3rd of July 1992", "DATE_OF_BIRTH", "3rd of July 1992")]
     [InlineData("geboren am 12.07.1961", "DATE_OF_BIRTH", "12.07.1961")]
     public void NewTypes_AreFoundExactly(string text, string type, string value)
-    {
-        var finding = Assert.Single(PiiScanner.Scan(text));
-
-        Assert.Equal(type, finding.Kind);
-        Assert.Equal(value, text.Substring(finding.Start, finding.Length));
-    }
+        => AssertFoundExactly(text, type, value);
 
     [Theory]
     [InlineData("a1:b2:c3:d4:e5:f6:a7 is too long for a MAC")]
@@ -144,6 +134,47 @@ public sealed class PiiScannerTests
         Assert.Equal(["EMAIL", "CREDIT_CARD", "IP_ADDRESS", "PHONE"], kinds);
     }
 
+    [Theory]
+    [InlineData("x4111111111111111")]
+    [InlineData("4111111111111111x")]
+    [InlineData("id_4111 1111 1111 1111")]
+    [InlineData("ssn 123-45-6789b")]
+    [InlineData("ssn a123-45-6789")]
+    [InlineData("IBAN xGB82WEST12345698765432")]
+    [InlineData("server 10.0.0.7x")]
+    [InlineData("NIC a1:b2:c3:d4:e5:f6g")]
+    [InlineData("NI number ZAB 12 34 56 C")]
+    [InlineData("send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa_x")]
+    [InlineData("ann@corp.example_x")]
+    public void ValueGluedToALetterDigitOrUnderscore_IsNotPii(string text) => Assert.Empty(PiiScanner.Scan(text));
+
+    [Theory]
+    [InlineData("4111111111111111", "CREDIT_CARD", "4111111111111111")]
+    [InlineData("(4111 1111 1111 1111)", "CREDIT_CARD", "4111 1111 1111 1111")]
+    [InlineData("card:4111111111111111;", "CREDIT_CARD", "4111111111111111")]
+    [InlineData("123-45-6789", "SSN", "123-45-6789")]
+    [InlineData("[GB82WEST12345698765432]", "IBAN", "GB82WEST12345698765432")]
+    [InlineData("host=10.0.0.7,", "IP_ADDRESS", "10.0.0.7")]
+    [InlineData("<ann@corp.example>", "EMAIL", "ann@corp.example")]
+    // Only ASCII letters, digits and '_' glue: Chinese and Japanese write numbers without spaces around them.
+    [InlineData("カード番号4111111111111111です", "CREDIT_CARD", "4111111111111111")]
+    [InlineData("номер123-45-6789", "SSN", "123-45-6789")]
+    [InlineData("IP地址10.0.0.7。", "IP_ADDRESS", "10.0.0.7")]
+    public void ValueBetweenPunctuationOrAtTheEdges_IsFound(string text, string type, string value)
+        => AssertFoundExactly(text, type, value);
+
+    [Theory]
+    // The longest candidate runs into a digit; the card is the longest match that ends before a separator.
+    [InlineData("card 4111 1111 1111 1111 1234", "CREDIT_CARD", "4111 1111 1111 1111")]
+    // The leftmost candidate starts inside "ab12": the search resumes at the next word, where the card starts.
+    [InlineData("ab12 4111 1111 1111 1111", "CREDIT_CARD", "4111 1111 1111 1111")]
+    // A rejected candidate that would have overlapped the SSN ("12345 1234") does not hide it.
+    [InlineData("ssn 12345 123456789", "SSN", "123456789")]
+    // A capital letter a space before the number ("E 123456789") once made the engine skip the number's first digit.
+    [InlineData("passport E 123456789", "US_PASSPORT", "123456789")]
+    public void CandidateGluedToAWord_DoesNotHideTheValueInsideIt(string text, string type, string value)
+        => AssertFoundExactly(text, type, value);
+
     [Fact]
     public void WindowedScan_FindsExactlyWhatTheWholeTextScanFinds()
     {
@@ -160,7 +191,7 @@ public sealed class PiiScannerTests
             "passport", "C03005988", "912345678", "AB 12 34 56 C", "AB123456D", "NHS", "943 476 5919", "9434765919", "born", "DOB:",
             "17/05/1990", "1985-12-01", "March 3, 1978", "GB82WEST12345698765432", "XX12", "DE89", "ABCD", "b", "bc1", "0x",
         ];
-        string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x"];
+        string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x", "_", "é", "日本", "1"];
         var random = new Random(20261122);
         for (var round = 0; round < 2_000; round++)
         {
@@ -180,5 +211,13 @@ public sealed class PiiScannerTests
         Assert.False(Checksums.Luhn("79927398710"));
         Assert.True(Checksums.IbanMod97("GB82WEST12345698765432"));
         Assert.False(Checksums.IbanMod97("GB82WEST12345698765433"));
+    }
+
+    private static void AssertFoundExactly(string text, string type, string value)
+    {
+        var finding = Assert.Single(PiiScanner.Scan(text));
+
+        Assert.Equal(type, finding.Kind);
+        Assert.Equal(value, text.Substring(finding.Start, finding.Length));
     }
 }

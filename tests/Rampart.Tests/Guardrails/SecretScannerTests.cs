@@ -58,6 +58,57 @@ public sealed class SecretScannerTests
         Assert.Empty(SecretScanner.Default.Scan($"id {tooLong} end"));
     }
 
+    /// <summary>Keys from the families whose patterns used to end in <c>\b</c>; the boundary is now checked after the match.</summary>
+    public static TheoryData<string, string> BoundedKeys()
+    {
+        const string alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return new TheoryData<string, string>
+        {
+            { "GitHub token", "ghp_" + FakeSecrets.R(alnum, 36) },
+            { "AWS access key ID", "AKIA" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16) },
+            { "Stripe API key", "sk_live_" + FakeSecrets.R(alnum, 24) },
+            { "npm access token", "npm_" + FakeSecrets.R(alnum, 36) },
+            { "Twilio API key", "SK" + FakeSecrets.R("0123456789abcdef", 32) },
+            { "Google API key", "AIza" + FakeSecrets.R(alnum, 35) },
+            { "GitLab token", "glpat-" + FakeSecrets.R(alnum, 20) },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BoundedKeys))]
+    public void KeyGluedToALetterOrDigit_IsNotReported(string kind, string key)
+    {
+        Assert.DoesNotContain(SecretScanner.Default.Scan($"id x{key} end"), f => f.Kind == kind);
+        // '_' rather than a letter on the right: a Stripe key has no fixed length, so a letter would only lengthen it.
+        Assert.DoesNotContain(SecretScanner.Default.Scan($"id {key}_x end"), f => f.Kind == kind);
+        Assert.DoesNotContain(SecretScanner.Default.Scan($"id 7{key}"), f => f.Kind == kind);
+    }
+
+    [Theory]
+    [MemberData(nameof(BoundedKeys))]
+    public void KeyBetweenPunctuation_OrAtTheEdgesOfTheText_IsReported(string kind, string key)
+    {
+        foreach (var text in new[] { key, $"({key})", $"key:{key};", $"\"{key}\"", $"{key}.", $"/{key}/" })
+        {
+            var finding = Assert.Single(SecretScanner.Default.Scan(text));
+            Assert.Equal(kind, finding.Kind);
+            Assert.Equal(key, text.Substring(finding.Start, finding.Length));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BoundedKeys))]
+    public void KeyWrittenAgainstNonAsciiLetters_IsReported(string kind, string key)
+    {
+        // Only ASCII letters, digits, '_' and '-' glue to a key: Chinese and Japanese put no spaces around it.
+        foreach (var text in new[] { $"トークンは{key}です", $"ключ{key}", $"clé{key}é" })
+        {
+            var finding = Assert.Single(SecretScanner.Default.Scan(text));
+            Assert.Equal(kind, finding.Kind);
+            Assert.Equal(key, text.Substring(finding.Start, finding.Length));
+        }
+    }
+
     [Fact]
     public void SeveralSecrets_AreAllFound_InOrder()
     {

@@ -59,7 +59,7 @@ internal static partial class PiiScanner
 
     // ---- US bank routing (ABA) number ----
 
-    [GeneratedRegex(@"\b\d{9}\b", Linear)]
+    [GeneratedRegex(@"[0-9]{9}", Linear)]
     private static partial Regex NineDigitsPattern();
 
     private static readonly string[] RoutingContext = ["routing", "aba", "rtn", "transit number", "routing transit"];
@@ -77,7 +77,9 @@ internal static partial class PiiScanner
 
     // ---- US passport: nine digits, or a letter and eight digits (next-generation books) ----
 
-    [GeneratedRegex(@"\b[A-Z]?\d{8,9}\b", Linear)]
+    // "[A-Z]?[0-9]{8,9}" spelled without a leading optional element: NonBacktracking drops leftmost matches of that shape
+    // ("E 123456789" gives "23456789"; dotnet/runtime PR #130176). A \b in front used to hide it.
+    [GeneratedRegex(@"(?:[A-Z][0-9]|[0-9])[0-9]{7,8}", Linear)]
     private static partial Regex PassportPattern();
 
     private static readonly string[] PassportContext = ["passport"];
@@ -92,7 +94,7 @@ internal static partial class PiiScanner
 
     // ---- UK National Insurance number: AB 12 34 56 C ----
 
-    [GeneratedRegex(@"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b", Linear)]
+    [GeneratedRegex(@"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]", Linear)]
     private static partial Regex NinoPattern();
 
     private static bool IsNino(string text, int start, int length)
@@ -115,7 +117,7 @@ internal static partial class PiiScanner
 
     // ---- UK NHS number: ten digits, usually 3-3-4, mod-11 check digit ----
 
-    [GeneratedRegex(@"\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b", Linear)]
+    [GeneratedRegex(@"[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}", Linear)]
     private static partial Regex NhsPattern();
 
     private static readonly string[] NhsContext = ["nhs", "health service", "patient", "chi number"];
@@ -161,7 +163,7 @@ internal static partial class PiiScanner
 
     // ISO (1990-05-17), numeric day/month/year either way round (17/05/1990, 05.17.90), and written months
     // (17 May 1990, 17th of May 1990, May 17, 1990).
-    [GeneratedRegex(@"\b(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?(?: of)? [a-z]{3,9}\.?,? \d{4}|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b", Linear | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?:[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}|[0-9]{1,2}[\-/.][0-9]{1,2}[\-/.](?:[0-9]{4}|[0-9]{2})|[0-9]{1,2}(?:st|nd|rd|th)?\.?(?: of)? [a-z]{3,9}\.?,? [0-9]{4}|[a-z]{3,9}\.? [0-9]{1,2}(?:st|nd|rd|th)?,? [0-9]{4})", Linear | RegexOptions.IgnoreCase)]
     private static partial Regex DatePattern();
 
     private static readonly string[] Months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];

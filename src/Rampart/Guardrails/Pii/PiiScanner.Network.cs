@@ -5,7 +5,7 @@ namespace Rampart.Guardrails.Pii;
 /// <summary>MAC addresses: IEEE 802 notation with ':' or '-', and Cisco's dotted form.</summary>
 internal static partial class PiiScanner
 {
-    [GeneratedRegex(@"\b(?:(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4})\b", Linear)]
+    [GeneratedRegex(@"(?:(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4})", Linear)]
     private static partial Regex MacPattern();
 
     private static bool IsMac(string text, int start, int length)

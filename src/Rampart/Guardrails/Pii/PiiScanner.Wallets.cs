@@ -6,20 +6,20 @@ namespace Rampart.Guardrails.Pii;
 internal static partial class PiiScanner
 {
     // Bitcoin P2PKH ('1…') and P2SH ('3…'): Base58Check of a version byte, a 20-byte hash and a 4-byte checksum.
-    [GeneratedRegex(@"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b", Linear)]
+    [GeneratedRegex(@"[13][1-9A-HJ-NP-Za-km-z]{25,34}", Linear)]
     private static partial Regex Base58AddressPattern();
 
     private static bool IsBase58Address(string text, int start, int length) =>
         IsBounded(text, start, length) && Checksums.Base58CheckVersion(text.AsSpan(start, length)) is 0x00 or 0x05;
 
     // Bitcoin SegWit (BIP-173 bech32) and Taproot (BIP-350 bech32m): "bc1" and the bech32 alphabet, one case only.
-    [GeneratedRegex(@"\b(?:bc|BC)1[02-9ac-hj-np-zAC-HJ-NP-Z]+\b", Linear)]
+    [GeneratedRegex(@"(?:bc|BC)1[02-9ac-hj-np-zAC-HJ-NP-Z]+", Linear)]
     private static partial Regex SegwitAddressPattern();
 
     private static bool IsSegwitAddress(string text, int start, int length) =>
         IsBounded(text, start, length) && Checksums.SegwitAddress(text.AsSpan(start, length), "bc");
 
-    [GeneratedRegex(@"\b0x[0-9a-fA-F]{40}\b", Linear)]
+    [GeneratedRegex(@"0x[0-9a-fA-F]{40}", Linear)]
     private static partial Regex EthereumAddressPattern();
 
     private static readonly string[] EthereumContext = ["wallet", "eth", "ether", "address", "metamask", "crypto", "usdt", "usdc", "erc20", "erc-20"];

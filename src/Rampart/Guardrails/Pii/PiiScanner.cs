@@ -31,12 +31,12 @@ internal static partial class PiiScanner
         (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))
         {
-            Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true);
+            Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true, WordEdges.End);
         }
 
         foreach (var (start, length) in windowed ? HexClusters(text) : whole)
         {
-            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t, s, l));
+            Collect(findings, text, start, length, Ipv6Pattern(), PiiTypes.IpAddress, static (t, s, l) => IsIpv6(t, s, l), WordEdges.None);
             Collect(findings, text, start, length, MacPattern(), PiiTypes.MacAddress, static (t, s, l) => IsMac(t, s, l));
         }
 
@@ -100,7 +100,7 @@ internal static partial class PiiScanner
 
             if (digits >= 8)
             {
-                Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l));
+                Collect(findings, text, start, length, PhonePattern(), PiiTypes.Phone, static (t, s, l) => IsPhone(t, s, l), WordEdges.None);
             }
 
             if (text.AsSpan(start, length).Count('.') >= 3)
@@ -113,19 +113,111 @@ internal static partial class PiiScanner
         return findings;
     }
 
-    private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type, Func<string, int, int, bool> validate)
+    /// <summary>Which ends of a match may not touch a word character: ASCII letter, digit or '_'.</summary>
+    [Flags]
+    private enum WordEdges
     {
-        foreach (var match in pattern.EnumerateMatches(text.AsSpan(windowStart, windowLength)))
+        None = 0,
+        Start = 1,
+        End = 2,
+        Both = Start | End,
+    }
+
+    /// <summary>
+    /// Runs <paramref name="pattern"/> over a window and validates each candidate. The word boundaries are checked here
+    /// rather than with <c>\b</c> in the patterns: a <c>\b</c> makes the NonBacktracking engine build its tables over the
+    /// Unicode word-character set, ≈ 300 KB more per pattern. The check reproduces what the <c>\b</c> did: a candidate
+    /// glued to a word on the left is dropped and the search resumes at the next word start (no match can start in
+    /// between); one glued on the right is cut back to its longest match ending before a non-word character inside it.
+    /// Only ASCII counts as a word character, so a number written against Chinese or Japanese text is still found.
+    /// </summary>
+    private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type,
+        Func<string, int, int, bool> validate, WordEdges edges = WordEdges.Both)
+    {
+        var windowEnd = windowStart + windowLength;
+        var from = windowStart;
+        while (from < windowEnd)
         {
-            var (start, length) = Trim(text, windowStart + match.Index, match.Length);
-            if (length == 0 || Finding.OverlapsAny(findings, start, length) || !validate(text, start, length))
+            var resumeAt = windowEnd;
+            foreach (var match in pattern.EnumerateMatches(text.AsSpan(from, windowEnd - from)))
             {
-                continue;
+                var start = from + match.Index;
+                var end = start + match.Length;
+                var startHolds = !edges.HasFlag(WordEdges.Start) || start == 0 || !AsciiWordChars.Contains(text[start - 1]);
+                var endHolds = !edges.HasFlag(WordEdges.End) || end == text.Length || !AsciiWordChars.Contains(text[end]);
+                if (startHolds && endHolds)
+                {
+                    Validate(findings, text, start, end - start, type, validate);
+                    continue;
+                }
+
+                // Every later candidate is searched afresh from where this one leaves off; each restart moves forward.
+                end = startHolds ? BoundedEnd(pattern, text, start, end) : -1;
+                if (end < 0)
+                {
+                    var nonWord = text.AsSpan(start, windowEnd - start).IndexOfAnyExcept(AsciiWordChars);
+                    resumeAt = nonWord < 0 ? windowEnd : start + nonWord + 1;
+                }
+                else
+                {
+                    Validate(findings, text, start, end - start, type, validate);
+                    resumeAt = end;
+                }
+
+                break;
             }
 
+            from = resumeAt;
+        }
+    }
+
+    private static void Validate(List<Finding> findings, string text, int start, int length, string type, Func<string, int, int, bool> validate)
+    {
+        (start, length) = Trim(text, start, length);
+        if (length > 0 && !Finding.OverlapsAny(findings, start, length) && validate(text, start, length))
+        {
             findings.Add(new Finding(type, start, length));
         }
     }
+
+    /// <summary>
+    /// The end of the longest match at <paramref name="start"/> that is not followed by a word character, or -1: the
+    /// candidate [start, end) ran into a word, and a shorter match can only end before one of its non-word characters.
+    /// Each try is cut before the last of them, so the tries are at most as many as the candidate's separators.
+    /// </summary>
+    private static int BoundedEnd(Regex pattern, string text, int start, int end)
+    {
+        while (true)
+        {
+            var cut = text.AsSpan(start + 1, end - start - 1).LastIndexOfAnyExcept(AsciiWordChars);
+            if (cut < 0)
+            {
+                return -1;
+            }
+
+            var limit = start + 1 + cut;
+            var length = -1;
+            foreach (var match in pattern.EnumerateMatches(text.AsSpan(start, limit - start)))
+            {
+                length = match.Index == 0 ? match.Length : -1;
+                break;
+            }
+
+            if (length < 0)
+            {
+                return -1;
+            }
+
+            end = start + length;
+            if (end == limit || !AsciiWordChars.Contains(text[end]))
+            {
+                return end;
+            }
+        }
+    }
+
+    private static readonly SearchValues<char> AsciiWordChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 
     /// <summary>Candidates may carry a trailing separator or dot from the surrounding sentence.</summary>
     private static (int Start, int Length) Trim(string text, int start, int length)
@@ -141,12 +233,12 @@ internal static partial class PiiScanner
 
     // ---- e-mail ----
 
-    [GeneratedRegex(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b", Linear)]
+    [GeneratedRegex(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}", Linear)]
     private static partial Regex EmailPattern();
 
     // ---- cards ----
 
-    [GeneratedRegex(@"\b\d(?:[ \-]?\d){12,18}\b", Linear)]
+    [GeneratedRegex(@"[0-9](?:[ \-]?[0-9]){12,18}", Linear)]
     private static partial Regex CardPattern();
 
     private static bool IsCard(ReadOnlySpan<char> candidate)
@@ -193,7 +285,7 @@ internal static partial class PiiScanner
 
     // ---- IBAN ----
 
-    [GeneratedRegex(@"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", Linear)]
+    [GeneratedRegex(@"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?", Linear)]
     private static partial Regex IbanPattern();
 
     private static readonly Dictionary<string, int> IbanLengths = new(StringComparer.Ordinal)
@@ -224,7 +316,7 @@ internal static partial class PiiScanner
 
     // ---- SSN ----
 
-    [GeneratedRegex(@"\b\d{3}[ \-]?\d{2}[ \-]?\d{4}\b", Linear)]
+    [GeneratedRegex(@"[0-9]{3}[ \-]?[0-9]{2}[ \-]?[0-9]{4}", Linear)]
     private static partial Regex SsnPattern();
 
     private static bool IsSsn(string text, int start, int length)
@@ -263,7 +355,7 @@ internal static partial class PiiScanner
     // ---- phone ----
 
     // International (+CC …) or national formats with the usual groupings; validated below.
-    [GeneratedRegex(@"(?:\+\d{1,3}[ \-.]?(?:\(\d{1,4}\)[ \-.]?)?\d{1,4}(?:[ \-.]?\d{1,4}){1,5}|\(\d{3}\) ?\d{3}[\-. ]\d{4}|\b\d{3}[\-. ]\d{3}[\-. ]\d{4}|\b0\d{1,4}(?:[ \-.]?\d{2,4}){2,4})\b", Linear)]
+    [GeneratedRegex(@"(?:\+[0-9]{1,3}[ \-.]?(?:\([0-9]{1,4}\)[ \-.]?)?[0-9]{1,4}(?:[ \-.]?[0-9]{1,4}){1,5}|\([0-9]{3}\) ?[0-9]{3}[\-. ][0-9]{4}|\b[0-9]{3}[\-. ][0-9]{3}[\-. ][0-9]{4}|\b0[0-9]{1,4}(?:[ \-.]?[0-9]{2,4}){2,4})\b", Linear)]
     private static partial Regex PhonePattern();
 
     private static readonly string[] PhoneContext = ["phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "sms", "contact", "ring", "dial", "number"];
@@ -331,7 +423,7 @@ internal static partial class PiiScanner
 
     // ---- IP addresses ----
 
-    [GeneratedRegex(@"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", Linear)]
+    [GeneratedRegex(@"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", Linear)]
     private static partial Regex Ipv4Pattern();
 
     private static bool IsIpv4(string text, int start, int length)
