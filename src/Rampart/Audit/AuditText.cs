@@ -17,12 +17,24 @@ internal static class AuditText
             return text;
         }
 
-        var findings = SecretScanner.Default.Scan(text);
+        var kept = new Guardrails.FindingSet(text.Length);
+        foreach (var secret in SecretScanner.Default.Scan(text))
+        {
+            kept.Add(secret);
+        }
+
         // IP addresses excepted: browsers' version numbers look like them (Chrome/120.0.0.0), and the client's address is recorded anyway.
-        findings.AddRange(PiiScanner.Scan(text).Where(p => p.Kind != PiiTypes.IpAddress && !Guardrails.Finding.OverlapsAny(findings, p.Start, p.Length)));
+        foreach (var pii in PiiScanner.Scan(text))
+        {
+            if (pii.Kind != PiiTypes.IpAddress && !kept.OverlapsAny(pii.Start, pii.Length))
+            {
+                kept.Add(pii);
+            }
+        }
+
+        var findings = kept.ToSortedList();
         if (findings.Count > 0)
         {
-            findings.Sort((a, b) => a.Start.CompareTo(b.Start));
             var builder = new StringBuilder(text.Length);
             var position = 0;
             foreach (var finding in findings.Where(f => f.Start >= 0))

@@ -4,6 +4,21 @@ namespace Rampart.Tests.Guardrails;
 
 public sealed class PiiScannerTests
 {
+    [Fact]
+    public void ThousandsOfFindingsInOneText_EachFoundOnceInTextOrder()
+    {
+        var text = string.Concat(Enumerable.Range(0, 5000).Select(i => $"user{i}@example.com paid with 4111 1111 1111 1111; "));
+
+        var findings = PiiScanner.Scan(text);
+
+        Assert.Equal(10_000, findings.Count);
+        Assert.Equal(5000, findings.Count(f => f.Kind == "EMAIL"));
+        Assert.Equal(5000, findings.Count(f => f.Kind == "CREDIT_CARD"));
+        Assert.Equal(findings.OrderBy(f => f.Start), findings);
+        Assert.All(findings.Zip(findings.Skip(1)), pair => Assert.True(pair.First.End <= pair.Second.Start));
+        Assert.Equal("user4999@example.com", text.Substring(findings[^2].Start, findings[^2].Length));
+    }
+
     [Theory]
     [InlineData("Write to jane.doe+billing@example.co.uk today", "EMAIL", "jane.doe+billing@example.co.uk")]
     [InlineData("Card: 4111 1111 1111 1111, exp 12/29", "CREDIT_CARD", "4111 1111 1111 1111")]

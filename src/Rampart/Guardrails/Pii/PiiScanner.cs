@@ -27,7 +27,7 @@ internal static partial class PiiScanner
     /// </summary>
     internal static List<Finding> Scan(string text, bool windowed)
     {
-        var findings = new List<Finding>();
+        var findings = new FindingSet(text.Length);
         (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))
         {
@@ -42,8 +42,7 @@ internal static partial class PiiScanner
 
         if (text.AsSpan().IndexOfAny(Digits) < 0)
         {
-            findings.Sort((a, b) => a.Start.CompareTo(b.Start));
-            return findings; // every other type holds at least one digit
+            return findings.ToSortedList(); // every other type holds at least one digit
         }
 
         foreach (var (start, length) in windowed ? DateContextWindows(text) : whole)
@@ -109,8 +108,7 @@ internal static partial class PiiScanner
             }
         }
 
-        findings.Sort((a, b) => a.Start.CompareTo(b.Start));
-        return findings;
+        return findings.ToSortedList();
     }
 
     /// <summary>Which ends of a match may not touch a word character: ASCII letter, digit or '_'.</summary>
@@ -131,7 +129,7 @@ internal static partial class PiiScanner
     /// between); one glued on the right is cut back to its longest match ending before a non-word character inside it.
     /// Only ASCII counts as a word character, so a number written against Chinese or Japanese text is still found.
     /// </summary>
-    private static void Collect(List<Finding> findings, string text, int windowStart, int windowLength, Regex pattern, string type,
+    private static void Collect(FindingSet findings, string text, int windowStart, int windowLength, Regex pattern, string type,
         Func<string, int, int, bool> validate, WordEdges edges = WordEdges.Both)
     {
         var windowEnd = windowStart + windowLength;
@@ -171,10 +169,10 @@ internal static partial class PiiScanner
         }
     }
 
-    private static void Validate(List<Finding> findings, string text, int start, int length, string type, Func<string, int, int, bool> validate)
+    private static void Validate(FindingSet findings, string text, int start, int length, string type, Func<string, int, int, bool> validate)
     {
         (start, length) = Trim(text, start, length);
-        if (length > 0 && !Finding.OverlapsAny(findings, start, length) && validate(text, start, length))
+        if (length > 0 && !findings.OverlapsAny(start, length) && validate(text, start, length))
         {
             findings.Add(new Finding(type, start, length));
         }

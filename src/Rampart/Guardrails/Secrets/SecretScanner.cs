@@ -31,11 +31,12 @@ internal sealed class SecretScanner
 
     public List<Finding> Scan(string text)
     {
-        var findings = new List<Finding>();
         if (!ContainsAnyKeyword(text))
         {
-            return findings;
+            return [];
         }
+
+        var findings = new FindingSet(text.Length);
 
         foreach (var rule in _rules)
         {
@@ -59,15 +60,14 @@ internal sealed class SecretScanner
                     continue;
                 }
 
-                if (!Finding.OverlapsAny(findings, start, length))
+                if (!findings.OverlapsAny(start, length))
                 {
                     findings.Add(new Finding(rule.Kind, start, length));
                 }
             }
         }
 
-        findings.Sort((a, b) => a.Start.CompareTo(b.Start));
-        return findings;
+        return findings.ToSortedList();
     }
 
     private static readonly SearchValues<char> TokenChars =
