@@ -27,8 +27,8 @@ internal sealed partial class AuditWriter : BackgroundService
         _store = store;
         _spool = spool;
         _logger = logger;
-        _batchSize = Math.Max(1, configuration.GetValue("Rampart:Audit:BatchSize", 500));
-        _interval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:Audit:FlushIntervalMilliseconds", 1000));
+        _batchSize = Math.Max(1, configuration.GetValue("Rampart:Audit:BatchSize", 100));
+        _interval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:Audit:FlushIntervalMilliseconds", 100));
         _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(Math.Max(1, configuration.GetValue("Rampart:Audit:QueueCapacity", 10_000)))
         {
             FullMode = BoundedChannelFullMode.Wait,

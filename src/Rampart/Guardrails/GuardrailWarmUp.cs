@@ -16,8 +16,8 @@ internal sealed partial class GuardrailWarmUp(ILogger<GuardrailWarmUp> logger) :
     {
         var started = TimeProvider.System.GetTimestamp();
         var patterns = 0;
-        // Every [GeneratedRegex] accessor under Rampart.Guardrails (a static, parameterless method returning Regex).
-        foreach (var type in typeof(GuardrailWarmUp).Assembly.GetTypes().Where(t => t.Namespace?.StartsWith("Rampart.Guardrails", StringComparison.Ordinal) == true))
+        // Every [GeneratedRegex] accessor of the secret and personal-data detectors (static, parameterless, returning Regex).
+        foreach (var type in typeof(GuardrailWarmUp).Assembly.GetTypes().Where(t => t.Namespace is "Rampart.Guardrails.Secrets" or "Rampart.Guardrails.Pii"))
         {
             foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             {
