@@ -4,8 +4,9 @@ using System.Threading.Channels;
 namespace Rampart.Audit;
 
 /// <summary>
-/// Takes audit records off the request path and writes them in batches: one transaction per batch of up to
-/// <c>Rampart:Audit:BatchSize</c> records, at most every <c>Rampart:Audit:FlushIntervalMilliseconds</c> when traffic is light.
+/// Takes audit records off the request path and writes them in batches: one transaction per batch, at most every
+/// <c>Rampart:Audit:FlushIntervalMilliseconds</c> while fewer than <c>Rampart:Audit:BatchSize</c> records wait, and at
+/// once, with everything waiting (up to <c>Rampart:Audit:MaxBatchSize</c>), when more do.
 /// A batch the database refuses goes to the <see cref="AuditSpool"/> and is replayed once a write succeeds again;
 /// a record that finds the queue full is spooled at once. Stopping drains the queue, so nothing is left in memory.
 /// </summary>
@@ -18,6 +19,7 @@ internal sealed partial class AuditWriter : BackgroundService
     private readonly ConcurrentQueue<AuditRecord> _unsaved = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly int _batchSize;
+    private readonly int _maxBatchSize;
     private readonly TimeSpan _interval;
     private int _spooledWhileFull;
     private long _spooled;
@@ -28,6 +30,9 @@ internal sealed partial class AuditWriter : BackgroundService
         _spool = spool;
         _logger = logger;
         _batchSize = Math.Max(1, configuration.GetValue("Rampart:Audit:BatchSize", 100));
+        // Under saturation a backlog goes in larger transactions: one commit (and its disk flush) per 100 records
+        // cannot keep up with ten thousand requests a second, and a full queue sends records the slower way, to the spool.
+        _maxBatchSize = Math.Max(_batchSize, configuration.GetValue("Rampart:Audit:MaxBatchSize", 2_000));
         _interval = TimeSpan.FromMilliseconds(configuration.GetValue("Rampart:Audit:FlushIntervalMilliseconds", 100));
         _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(Math.Max(1, configuration.GetValue("Rampart:Audit:QueueCapacity", 10_000)))
         {
@@ -134,13 +139,13 @@ internal sealed partial class AuditWriter : BackgroundService
 
     private List<AuditRecord> TakeBatch()
     {
-        var batch = new List<AuditRecord>(Math.Min(_batchSize, 64));
-        while (batch.Count < _batchSize && _unsaved.TryDequeue(out var kept))
+        var batch = new List<AuditRecord>(Math.Min(_maxBatchSize, Math.Max(64, _queue.Reader.Count)));
+        while (batch.Count < _maxBatchSize && _unsaved.TryDequeue(out var kept))
         {
             batch.Add(kept);
         }
 
-        while (batch.Count < _batchSize && _queue.Reader.TryRead(out var record))
+        while (batch.Count < _maxBatchSize && _queue.Reader.TryRead(out var record))
         {
             batch.Add(record);
         }

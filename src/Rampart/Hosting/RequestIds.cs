@@ -16,9 +16,10 @@ internal static class RequestIds
     public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Requests");
+        var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         return app.Use(async (http, next) =>
         {
-            var id = "req_" + Ids.UniqueBase62(22);
+            var id = "req_" + Ids.TimeOrderedBase62(time.GetUtcNow());
             http.TraceIdentifier = id;
             // Set as the response starts, so that error handlers that clear the response keep it.
             http.Response.OnStarting(static state =>

@@ -12,7 +12,7 @@ namespace Rampart.Operations;
 /// over OTLP, when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Built with the SDK builders directly (the hosting
 /// integration package is not available here); the providers flush once more when the gateway stops.
 /// </summary>
-internal sealed class OtlpExport(OtlpSettings settings) : IHostedService
+internal sealed partial class OtlpExport(OtlpSettings settings, ILogger<OtlpExport> logger) : IHostedService
 {
     private MeterProvider? _meters;
     private TracerProvider? _tracer;
@@ -44,10 +44,27 @@ internal sealed class OtlpExport(OtlpSettings settings) : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _tracer?.Dispose();
-        _meters?.Dispose();
+        // Telemetry must never fail a shutdown: the SDK's provider disposal has been seen to throw (a race inside
+        // TracerProviderSdk.Dispose), and a throwing stop would hide the drain and audit flush around it.
+        Dispose(_tracer, "traces");
+        Dispose(_meters, "metrics");
         return Task.CompletedTask;
     }
+
+    private void Dispose(IDisposable? provider, string signal)
+    {
+        try
+        {
+            provider?.Dispose();
+        }
+        catch (Exception ex)
+        {
+            LogDisposeFailed(logger, ex, signal);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The OTLP {Signal} exporter failed while stopping; its last export may be lost")]
+    private static partial void LogDisposeFailed(ILogger logger, Exception exception, string signal);
 
     /// <summary>
     /// Keeps only the span tags that cannot carry what a caller typed: method, route template, status. A URL's path
