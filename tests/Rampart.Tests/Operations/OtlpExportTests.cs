@@ -11,7 +11,10 @@ namespace Rampart.Tests.Operations;
 /// With <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set, the gateway pushes its meter and request spans to a real HTTP OTLP
 /// receiver (http/protobuf on <c>/v1/metrics</c> and <c>/v1/traces</c>). Protobuf keeps strings as UTF-8 bytes, so
 /// names and label values can be looked for in the bodies without decoding them.
+/// Runs alone: the SDK listens to every meter named "Rampart" in the process, so the requests of gateways in tests
+/// running beside it would fill its series limit (2,000 per metric) and push this gateway's series into the overflow.
 /// </summary>
+[Collection(OtlpExportRunsAlone.Name)]
 public sealed class OtlpExportTests
 {
     [Fact]
@@ -107,4 +110,10 @@ public sealed class OtlpExportTests
 
         public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class OtlpExportRunsAlone
+{
+    public const string Name = "otlp export (alone)";
 }
