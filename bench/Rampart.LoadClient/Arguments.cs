@@ -53,6 +53,8 @@ internal sealed class Arguments
     public int Int(string name, int fallback) =>
         _values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
 
+    public string? OptionalText(string name) => _values.GetValueOrDefault(name);
+
     public int? OptionalInt(string name) =>
         _values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : null;
 }

@@ -23,6 +23,13 @@ internal static class RateMode
         var rssStart = Requests.ResidentBytes(pid);
         var phase = await RunPhaseAsync(client, requests, rps, seconds, pid, rssEvery, cancellationToken);
         var rssEnd = Requests.ResidentBytes(pid);
+        if (arguments.OptionalText("latencies-csv") is { } csv)
+        {
+            // One line per request of the measured phase, in send order: when it left (ms from the start) and how long it took (µs; -1 failed).
+            await File.WriteAllLinesAsync(csv, phase.Latencies.Select((t, i) =>
+                $"{(i * 1000.0 / rps).ToString("F3", CultureInfo.InvariantCulture)},{(t > 0 ? Requests.Us(Requests.Microseconds(t)) : "-1")}").Prepend("sent_ms,latency_us"), cancellationToken);
+        }
+
 
         var latencies = phase.Latencies.Where(t => t > 0).Order().ToArray();
         var drift = rssStart > 0 && rssEnd > 0 ? (rssEnd - rssStart) * 100.0 / rssStart : double.NaN;

@@ -205,6 +205,7 @@ public sealed class PiiScannerTests
             "wallet 0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359", "912-78-1234", "itin 912941234", "routing 021000021", "021000021",
             "passport", "C03005988", "912345678", "AB 12 34 56 C", "AB123456D", "NHS", "943 476 5919", "9434765919", "born", "DOB:",
             "17/05/1990", "1985-12-01", "March 3, 1978", "GB82WEST12345698765432", "XX12", "DE89", "ABCD", "b", "bc1", "0x",
+            "bob.smith+news@mail.example.co.uk", "me@localhost", "a@b.c", "@", "@@", "x@y.zz@w.example", "%",
         ];
         string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x", "_", "é", "日本", "1"];
         var random = new Random(20261122);

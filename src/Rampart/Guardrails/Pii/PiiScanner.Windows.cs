@@ -57,6 +57,30 @@ internal static partial class PiiScanner
         }
     }
 
+    private static readonly SearchValues<char> EmailChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-@");
+
+    /// <summary>
+    /// Runs of the characters an e-mail address is made of that hold an '@'. Without them the e-mail pattern walked
+    /// every word of a long prompt (nearly every letter can start a local part) for the one address it held.
+    /// </summary>
+    private static IEnumerable<(int Start, int Length)> EmailWindows(string text)
+    {
+        var position = 0;
+        while (position < text.Length)
+        {
+            var at = text.AsSpan(position).IndexOf('@');
+            if (at < 0)
+            {
+                yield break;
+            }
+
+            var (start, end) = Run(text, position + at, EmailChars);
+            yield return (start, end - start);
+            position = end;
+        }
+    }
+
     private static readonly SearchValues<char> IbanChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ");
 
     /// <summary>Runs of upper-case letters, digits and spaces that contain an IBAN's start: two capitals and two digits.</summary>

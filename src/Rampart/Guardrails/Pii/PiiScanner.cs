@@ -19,8 +19,8 @@ internal static partial class PiiScanner
     public static List<Finding> Scan(string text) => Scan(text, windowed: true);
 
     /// <summary>
-    /// <paramref name="windowed"/>: every pattern except e-mail runs only inside windows around cheap anchors instead of
-    /// over the whole text — digit clusters for the digit-based types, uppercase-pair-and-two-digits for IBANs, runs of
+    /// <paramref name="windowed"/>: every pattern runs only inside windows around cheap anchors instead of over the whole
+    /// text — runs of address characters around an '@' for e-mail, digit clusters for the digit-based types, uppercase-pair-and-two-digits for IBANs, runs of
     /// hex digits and separators for IPv6 and MAC addresses, word starts for wallets, context words for dates of birth.
     /// Each window holds every span its patterns could match, so the result is the same; the whole-text scan is kept as
     /// the reference the windowed one is tested against. Order matters: the first detector to claim a span keeps it.
@@ -31,7 +31,10 @@ internal static partial class PiiScanner
         (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))
         {
-            Collect(findings, text, 0, text.Length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true, WordEdges.End);
+            foreach (var (start, length) in windowed ? EmailWindows(text) : whole)
+            {
+                Collect(findings, text, start, length, EmailPattern(), PiiTypes.Email, static (_, _, _) => true, WordEdges.End);
+            }
         }
 
         foreach (var (start, length) in windowed ? HexClusters(text) : whole)
