@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using Rampart.Guardrails.Pii;
 using Rampart.Guardrails.Secrets;
 using Rampart.OpenAI;
@@ -140,20 +140,40 @@ internal static class RequestGuard
     private static string Redact(string text, List<(Finding Finding, string Placeholder)> replacements)
     {
         replacements.Sort((a, b) => a.Finding.Start.CompareTo(b.Finding.Start));
-        var builder = new StringBuilder(text.Length);
-        var position = 0;
-        foreach (var (finding, placeholder) in replacements)
+        var capacity = text.Length;
+        foreach (var (_, placeholder) in replacements)
         {
-            if (finding.Start < position)
-            {
-                continue;
-            }
-
-            builder.Append(text, position, finding.Start - position).Append(placeholder);
-            position = finding.End;
+            capacity += placeholder.Length;
         }
 
-        return builder.Append(text, position, text.Length - position).ToString();
+        // Built in a pooled buffer: a long prompt is copied once, into the result, not through a builder's own array too.
+        var buffer = ArrayPool<char>.Shared.Rent(capacity);
+        try
+        {
+            var written = 0;
+            var position = 0;
+            foreach (var (finding, placeholder) in replacements)
+            {
+                if (finding.Start < position)
+                {
+                    continue;
+                }
+
+                text.AsSpan(position, finding.Start - position).CopyTo(buffer.AsSpan(written));
+                written += finding.Start - position;
+                placeholder.CopyTo(buffer.AsSpan(written));
+                written += placeholder.Length;
+                position = finding.End;
+            }
+
+            text.AsSpan(position).CopyTo(buffer.AsSpan(written));
+            written += text.Length - position;
+            return new string(buffer, 0, written);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The request's <paramref name="hits"/> block it: secrets unless they are redacted, PII under <c>block</c>; else null.</summary>
