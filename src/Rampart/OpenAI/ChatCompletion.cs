@@ -3,17 +3,22 @@ using System.Text.Json.Serialization;
 
 namespace Rampart.OpenAI;
 
+// The wire records have settable, not init-only, properties on purpose: for init-only members the source-generated
+// deserializer buffers every value and then calls a constructor (and a type with more than four of them takes the
+// slower "large object" path): 3–8 % of the CPU of a streamed answer in interleaved runs (docs/benchmarks.md).
+// Code treats them as immutable all the same and changes them only through `with`.
+
 /// <summary>A non-streamed answer (<c>object: chat.completion</c>).</summary>
 internal sealed record ChatCompletion
 {
-    public string Id { get; init; } = "";
-    public string Object { get; init; } = "chat.completion";
-    public long Created { get; init; }
-    public string Model { get; init; } = "";
-    public IReadOnlyList<ChatChoice> Choices { get; init; } = [];
-    public Usage? Usage { get; init; }
-    public string? SystemFingerprint { get; init; }
-    public string? ServiceTier { get; init; }
+    public string Id { get; set; } = "";
+    public string Object { get; set; } = "chat.completion";
+    public long Created { get; set; }
+    public string Model { get; set; } = "";
+    public IReadOnlyList<ChatChoice> Choices { get; set; } = [];
+    public Usage? Usage { get; set; }
+    public string? SystemFingerprint { get; set; }
+    public string? ServiceTier { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -21,10 +26,10 @@ internal sealed record ChatCompletion
 
 internal sealed record ChatChoice
 {
-    public int Index { get; init; }
-    public ChatMessage Message { get; init; } = new();
-    public string? FinishReason { get; init; }
-    public JsonElement? Logprobs { get; init; }
+    public int Index { get; set; }
+    public ChatMessage Message { get; set; } = new();
+    public string? FinishReason { get; set; }
+    public JsonElement? Logprobs { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -33,14 +38,14 @@ internal sealed record ChatChoice
 /// <summary>One server-sent event of a streamed answer (<c>object: chat.completion.chunk</c>).</summary>
 internal sealed record ChatCompletionChunk
 {
-    public string Id { get; init; } = "";
-    public string Object { get; init; } = "chat.completion.chunk";
-    public long Created { get; init; }
-    public string Model { get; init; } = "";
-    public IReadOnlyList<ChunkChoice> Choices { get; init; } = [];
-    public Usage? Usage { get; init; }
-    public string? SystemFingerprint { get; init; }
-    public string? ServiceTier { get; init; }
+    public string Id { get; set; } = "";
+    public string Object { get; set; } = "chat.completion.chunk";
+    public long Created { get; set; }
+    public string Model { get; set; } = "";
+    public IReadOnlyList<ChunkChoice> Choices { get; set; } = [];
+    public Usage? Usage { get; set; }
+    public string? SystemFingerprint { get; set; }
+    public string? ServiceTier { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -48,10 +53,10 @@ internal sealed record ChatCompletionChunk
 
 internal sealed record ChunkChoice
 {
-    public int Index { get; init; }
-    public ChatDelta Delta { get; init; } = new();
-    public string? FinishReason { get; init; }
-    public JsonElement? Logprobs { get; init; }
+    public int Index { get; set; }
+    public ChatDelta Delta { get; set; } = new();
+    public string? FinishReason { get; set; }
+    public JsonElement? Logprobs { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -59,11 +64,11 @@ internal sealed record ChunkChoice
 
 internal sealed record ChatDelta
 {
-    public string? Role { get; init; }
-    public string? Content { get; init; }
-    public IReadOnlyList<ToolCallDelta>? ToolCalls { get; init; }
-    public string? Refusal { get; init; }
-    public string? ReasoningContent { get; init; }
+    public string? Role { get; set; }
+    public string? Content { get; set; }
+    public IReadOnlyList<ToolCallDelta>? ToolCalls { get; set; }
+    public string? Refusal { get; set; }
+    public string? ReasoningContent { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -71,10 +76,10 @@ internal sealed record ChatDelta
 
 internal sealed record ToolCallDelta
 {
-    public int Index { get; init; }
-    public string? Id { get; init; }
-    public string? Type { get; init; }
-    public FunctionCall? Function { get; init; }
+    public int Index { get; set; }
+    public string? Id { get; set; }
+    public string? Type { get; set; }
+    public FunctionCall? Function { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -82,9 +87,9 @@ internal sealed record ToolCallDelta
 
 internal sealed record Usage
 {
-    public int PromptTokens { get; init; }
-    public int CompletionTokens { get; init; }
-    public int TotalTokens { get; init; }
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public int TotalTokens { get; set; }
 
     /// <summary><c>prompt_tokens_details</c>, <c>completion_tokens_details</c> and provider extras, passed through.</summary>
     [JsonExtensionData]

@@ -3,6 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace Rampart.OpenAI;
 
+// The wire records have settable, not init-only, properties on purpose: for init-only members the source-generated
+// deserializer buffers every value and then calls a constructor (and a type with more than four of them takes the
+// slower "large object" path): 3–8 % of the CPU of a streamed answer in interleaved runs (docs/benchmarks.md).
+// Code treats them as immutable all the same and changes them only through `with`.
+
 /// <summary>
 /// The body of <c>POST /chat/completions</c>: OpenAI's schema plus Rampart's <c>pii</c>,
 /// <c>web_search</c> and <c>system</c>. Fields Rampart does not model travel in <see cref="Extra"/>
@@ -10,35 +15,35 @@ namespace Rampart.OpenAI;
 /// </summary>
 internal sealed record ChatCompletionRequest
 {
-    public string? Model { get; init; }
-    public IReadOnlyList<ChatMessage>? Messages { get; init; }
-    public bool? Stream { get; init; }
-    public StreamOptions? StreamOptions { get; init; }
-    public double? Temperature { get; init; }
-    public double? TopP { get; init; }
-    public int? N { get; init; }
-    public int? MaxTokens { get; init; }
-    public int? MaxCompletionTokens { get; init; }
-    public JsonElement? Stop { get; init; }
-    public double? PresencePenalty { get; init; }
-    public double? FrequencyPenalty { get; init; }
-    public JsonElement? LogitBias { get; init; }
-    public bool? Logprobs { get; init; }
-    public int? TopLogprobs { get; init; }
-    public long? Seed { get; init; }
-    public string? User { get; init; }
-    public IReadOnlyList<ToolDefinition>? Tools { get; init; }
-    public JsonElement? ToolChoice { get; init; }
-    public bool? ParallelToolCalls { get; init; }
-    public JsonElement? ResponseFormat { get; init; }
+    public string? Model { get; set; }
+    public IReadOnlyList<ChatMessage>? Messages { get; set; }
+    public bool? Stream { get; set; }
+    public StreamOptions? StreamOptions { get; set; }
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? N { get; set; }
+    public int? MaxTokens { get; set; }
+    public int? MaxCompletionTokens { get; set; }
+    public JsonElement? Stop { get; set; }
+    public double? PresencePenalty { get; set; }
+    public double? FrequencyPenalty { get; set; }
+    public JsonElement? LogitBias { get; set; }
+    public bool? Logprobs { get; set; }
+    public int? TopLogprobs { get; set; }
+    public long? Seed { get; set; }
+    public string? User { get; set; }
+    public IReadOnlyList<ToolDefinition>? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
+    public JsonElement? ResponseFormat { get; set; }
 
     // Rampart's own fields; never forwarded to a provider.
-    public string? Pii { get; init; }
-    public bool? WebSearch { get; init; }
-    public string? System { get; init; }
+    public string? Pii { get; set; }
+    public bool? WebSearch { get; set; }
+    public string? System { get; set; }
 
     /// <summary>Ask for obfuscated PII to be restored in the answer, where the workspace allows it.</summary>
-    public bool? PiiRestore { get; init; }
+    public bool? PiiRestore { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -52,7 +57,7 @@ internal sealed record ChatCompletionRequest
 
 internal sealed record StreamOptions
 {
-    public bool? IncludeUsage { get; init; }
+    public bool? IncludeUsage { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -61,15 +66,15 @@ internal sealed record StreamOptions
 /// <summary>One message of the conversation; the same shape serves requests and responses.</summary>
 internal sealed record ChatMessage
 {
-    public string? Role { get; init; }
-    public MessageContent? Content { get; init; }
-    public string? Name { get; init; }
-    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
-    public string? ToolCallId { get; init; }
-    public string? Refusal { get; init; }
+    public string? Role { get; set; }
+    public MessageContent? Content { get; set; }
+    public string? Name { get; set; }
+    public IReadOnlyList<ToolCall>? ToolCalls { get; set; }
+    public string? ToolCallId { get; set; }
+    public string? Refusal { get; set; }
 
     /// <summary>DeepSeek's chain of thought, passed through where the provider sends it.</summary>
-    public string? ReasoningContent { get; init; }
+    public string? ReasoningContent { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -81,8 +86,8 @@ internal sealed record ChatMessage
 [JsonConverter(typeof(MessageContentConverter))]
 internal sealed record MessageContent
 {
-    public string? Text { get; init; }
-    public IReadOnlyList<ContentPart>? Parts { get; init; }
+    public string? Text { get; set; }
+    public IReadOnlyList<ContentPart>? Parts { get; set; }
 
     public static MessageContent FromText(string text) => new() { Text = text };
 
@@ -92,12 +97,12 @@ internal sealed record MessageContent
 
 internal sealed record ContentPart
 {
-    public string? Type { get; init; }
-    public string? Text { get; init; }
-    public string? Refusal { get; init; }
-    public JsonElement? ImageUrl { get; init; }
-    public JsonElement? InputAudio { get; init; }
-    public JsonElement? File { get; init; }
+    public string? Type { get; set; }
+    public string? Text { get; set; }
+    public string? Refusal { get; set; }
+    public JsonElement? ImageUrl { get; set; }
+    public JsonElement? InputAudio { get; set; }
+    public JsonElement? File { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -105,8 +110,8 @@ internal sealed record ContentPart
 
 internal sealed record ToolDefinition
 {
-    public string? Type { get; init; }
-    public FunctionDefinition? Function { get; init; }
+    public string? Type { get; set; }
+    public FunctionDefinition? Function { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -114,10 +119,10 @@ internal sealed record ToolDefinition
 
 internal sealed record FunctionDefinition
 {
-    public string? Name { get; init; }
-    public string? Description { get; init; }
-    public JsonElement? Parameters { get; init; }
-    public bool? Strict { get; init; }
+    public string? Name { get; set; }
+    public string? Description { get; set; }
+    public JsonElement? Parameters { get; set; }
+    public bool? Strict { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -125,9 +130,9 @@ internal sealed record FunctionDefinition
 
 internal sealed record ToolCall
 {
-    public string? Id { get; init; }
-    public string? Type { get; init; }
-    public FunctionCall? Function { get; init; }
+    public string? Id { get; set; }
+    public string? Type { get; set; }
+    public FunctionCall? Function { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -135,8 +140,8 @@ internal sealed record ToolCall
 
 internal sealed record FunctionCall
 {
-    public string? Name { get; init; }
-    public string? Arguments { get; init; }
+    public string? Name { get; set; }
+    public string? Arguments { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
