@@ -104,5 +104,11 @@ internal sealed class DashboardRequest
     public IResult Forbidden(string why) =>
         Page("Not allowed", "", Html.Of($"""<div class="alert error">{why}</div>"""), StatusCodes.Status403Forbidden);
 
-    public async Task<IFormCollection> FormAsync() => await Http.Request.ReadFormAsync(Aborted);
+    public async Task<IFormCollection> FormAsync() => RefuseNul(await Http.Request.ReadFormAsync(Aborted));
+
+    /// <summary>A form field holding U+0000 is a 400: PostgreSQL cannot store it, and no name or setting needs it.</summary>
+    public static IFormCollection RefuseNul(IFormCollection form) =>
+        form.Any(field => field.Value.Any(value => value?.Contains('\0', StringComparison.Ordinal) == true))
+            ? throw new BadHttpRequestException("A form field contains the NUL character (U+0000).", StatusCodes.Status400BadRequest)
+            : form;
 }

@@ -23,7 +23,7 @@ internal static class SignInPage
         HttpContext http, SignInThrottle throttle, DashboardQueries queries, AccessCache access, TimeProvider time, IConfiguration configuration)
     {
         var decoy = s_decoyHash ??= PasswordHasher.Hash(Guid.NewGuid().ToString(), configuration.GetValue("Rampart:PasswordIterations", PasswordHasher.DefaultIterations));
-        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        var form = DashboardRequest.RefuseNul(await http.Request.ReadFormAsync(http.RequestAborted));
         var email = form["email"].ToString().Trim();
         var password = form["password"].ToString();
         var returnUrl = form["returnUrl"].ToString();

@@ -42,6 +42,11 @@ internal static class ManagementApi
         // Refusals the store decides (a duplicate email, an unknown role, a user who is not a member) are the caller's to fix.
         api.AddEndpointFilter(async (context, next) =>
         {
+            if (NulIn(context.HttpContext.Request) is { } param)
+            {
+                return ApiError.InvalidRequest($"'{param}' must not contain the NUL character (U+0000).", param, "invalid_value").ToResult();
+            }
+
             try
             {
                 return await next(context);
@@ -53,5 +58,22 @@ internal static class ManagementApi
         });
         api.MapUsers().MapWorkspaces().MapKeys().MapAudit();
         return app;
+    }
+
+    /// <summary>
+    /// The query parameter holding U+0000, if any: PostgreSQL cannot take it as a parameter, so a filter on it would fail
+    /// in the database. (Bodies are checked by <see cref="TextWithoutNul"/>; Kestrel itself refuses it in a path.)
+    /// </summary>
+    private static string? NulIn(HttpRequest request)
+    {
+        foreach (var (name, values) in request.Query)
+        {
+            if (values.Any(value => value?.Contains('\0', StringComparison.Ordinal) == true))
+            {
+                return name;
+            }
+        }
+
+        return null;
     }
 }

@@ -189,7 +189,8 @@ internal sealed record UsageView
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     NumberHandling = JsonNumberHandling.Strict,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    AllowDuplicateProperties = false)]
+    AllowDuplicateProperties = false,
+    Converters = [typeof(TextWithoutNul)])]
 [JsonSerializable(typeof(ListOf<UserView>))]
 [JsonSerializable(typeof(CreateUserRequest))]
 [JsonSerializable(typeof(CreatedUser))]
@@ -213,4 +214,21 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 
     // Lazy: static initializers in the generated half of this partial class run in no guaranteed order.
     private static ManagementJson? s_wire;
+}
+
+/// <summary>
+/// Refuses text holding U+0000 in a management request: PostgreSQL cannot store it (the request would fail in the
+/// database with a 500), and no name, e-mail address or setting needs it. The caller gets a 400 naming the field.
+/// </summary>
+internal sealed class TextWithoutNul : JsonConverter<string>
+{
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.GetString();
+        return text is not null && text.Contains('\0', StringComparison.Ordinal)
+            ? throw new JsonException("Text must not contain the NUL character (U+0000).")
+            : text;
+    }
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 }

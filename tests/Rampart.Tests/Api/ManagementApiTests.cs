@@ -266,6 +266,47 @@ public sealed class ManagementApiTests(ManagementFixture gateway)
         Mgmt.Error(await Mgmt.PostAsync(admin, "api/v1/keys", new JsonObject { ["name"] = "mine" }), HttpStatusCode.BadRequest);
     }
 
+    [Theory]
+    [InlineData("api/v1/users", """{"email":"nul-name@example.test","name":"Ann\u0000Lee"}""", "name")]
+    [InlineData("api/v1/users", """{"email":"nul\u0000mail@example.test"}""", "email")]
+    [InlineData("api/v1/keys", """{"name":"ci\u0000key"}""", "name")]
+    public async Task BodyTextHoldingNul_Is400NamingTheField_AndNothingIsCreated(string path, string body, string field)
+    {
+        using var admin = gateway.Http(gateway.MasterKey);
+        var usersBefore = Mgmt.Strings((await Mgmt.GetAsync(admin, "api/v1/users")).Body, "email");
+
+        var error = Mgmt.Error(await Mgmt.PostAsync(admin, path, body), HttpStatusCode.BadRequest);
+
+        Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
+        Assert.Contains("U+0000", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(field, error["param"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(usersBefore, Mgmt.Strings((await Mgmt.GetAsync(admin, "api/v1/users")).Body, "email"));
+    }
+
+    [Theory]
+    [InlineData("api/v1/keys?user_id=a%00b", "user_id")]
+    [InlineData("api/v1/audit?workspace=a%00b", "workspace")]
+    [InlineData("api/v1/usage?user_id=a%00b", "user_id")]
+    public async Task QueryHoldingNul_Is400NamingIt(string path, string param)
+    {
+        using var admin = gateway.Http(gateway.MasterKey);
+
+        var error = Mgmt.Error(await Mgmt.GetAsync(admin, path), HttpStatusCode.BadRequest);
+
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+        Assert.Contains("U+0000", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PathHoldingNul_IsRefusedByTheServer_BeforeAnyLookup()
+    {
+        using var admin = gateway.Http(gateway.MasterKey);
+
+        var response = await Mgmt.DeleteAsync(admin, "api/v1/keys/key%00x");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+    }
+
     [Fact]
     public async Task OpenApiDocument_IsServed_AndListsManagementAndChatPaths()
     {

@@ -69,6 +69,19 @@ public sealed class DashboardSecurityTests(DashboardFixture gateway)
     }
 
     [Fact]
+    public async Task KeyNameHoldingNul_Is400_AndNoKeyIsCreated()
+    {
+        var (client, user) = await SignedInAsync();
+        using (client)
+        {
+            using var refused = await client.SubmitAsync("/dashboard/profile", "/dashboard/profile/keys", ("name", "nul\0key"));
+
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Empty(await gateway.Store.ListKeysAsync(user.Id, default));
+        }
+    }
+
+    [Fact]
     public async Task XssInPersona_IsEncoded()
     {
         var workspace = await gateway.CreateWorkspaceAsync(persona: Xss);
