@@ -12,7 +12,14 @@ namespace Rampart.Streaming;
 /// </summary>
 internal sealed class SseWriter(HttpResponse response) : IDisposable
 {
-    private readonly Utf8JsonWriter _json = new(response.BodyWriter, new JsonWriterOptions { SkipValidation = true });
+    // The writer's own options decide how strings are escaped, not the serializer's: without the wire encoder every
+    // non-ASCII letter, quote and '<' went out \u-escaped (six bytes for a CJK character instead of three), unlike the
+    // non-streamed answer.
+    private readonly Utf8JsonWriter _json = new(response.BodyWriter, new JsonWriterOptions
+    {
+        SkipValidation = true,
+        Encoder = OpenAIJson.Wire.Options.Encoder,
+    });
     private GatewayMetrics? _metrics;
 
     /// <summary>Sends the status and headers now, so the client sees the stream open before the first token.</summary>
