@@ -3,10 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Rampart.OpenAI;
 
-// The wire records have settable, not init-only, properties on purpose: for init-only members the source-generated
-// deserializer buffers every value and then calls a constructor (and a type with more than four of them takes the
-// slower "large object" path): 3–8 % of the CPU of a streamed answer in interleaved runs (docs/benchmarks.md).
-// Code treats them as immutable all the same and changes them only through `with`.
+// Settable rather than init-only properties, on purpose: see the note at the top of ChatCompletionRequest.cs.
 
 /// <summary>A non-streamed answer (<c>object: chat.completion</c>).</summary>
 internal sealed record ChatCompletion

@@ -20,8 +20,9 @@ internal static partial class PiiScanner
 
     /// <summary>
     /// <paramref name="windowed"/>: every pattern runs only inside windows around cheap anchors instead of over the whole
-    /// text — runs of address characters around an '@' for e-mail, digit clusters for the digit-based types, uppercase-pair-and-two-digits for IBANs, runs of
-    /// hex digits and separators for IPv6 and MAC addresses, word starts for wallets, context words for dates of birth.
+    /// text — runs of address characters around an '@' for e-mail, digit clusters for the digit-based types,
+    /// uppercase-pair-and-two-digits for IBANs, runs of hex digits and separators for IPv6 and MAC addresses, word starts
+    /// for wallets, context words for dates of birth.
     /// Each window holds every span its patterns could match, so the result is the same; the whole-text scan is kept as
     /// the reference the windowed one is tested against. Order matters: the first detector to claim a span keeps it.
     /// </summary>
