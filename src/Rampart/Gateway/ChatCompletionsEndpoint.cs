@@ -264,6 +264,15 @@ internal static partial class ChatCompletionsEndpoint
             http.Response.Headers["x-rampart-output"] = $"secrets={scanner.SecretsRedacted}, pii={scanner.PiiRedacted}; action=redact";
         }
 
+        if (completion.Upstream is { IsEmpty: false } upstream)
+        {
+            // The provider's answer as it came: nothing above rewrote it.
+            http.Response.ContentType = "application/json";
+            http.Response.ContentLength = upstream.Length;
+            await http.Response.BodyWriter.WriteAsync(upstream, cancellationToken);
+            return;
+        }
+
         await http.Response.WriteAsJsonAsync(completion, OpenAIJson.Wire.ChatCompletion, contentType: "application/json", cancellationToken);
     }
 

@@ -36,12 +36,21 @@ internal sealed class SseWriter(HttpResponse response) : IDisposable
         return response.StartAsync(cancellationToken);
     }
 
+    /// <summary>One event: the provider's own JSON when the chunk is as it came, otherwise the chunk serialised.</summary>
     public ValueTask WriteAsync(ChatCompletionChunk chunk, CancellationToken cancellationToken)
     {
         response.BodyWriter.Write("data: "u8);
-        _json.Reset(response.BodyWriter);
-        JsonSerializer.Serialize(_json, chunk, OpenAIJson.Wire.ChatCompletionChunk);
-        _json.Flush();
+        if (chunk.Upstream is { IsEmpty: false } upstream)
+        {
+            response.BodyWriter.Write(upstream.Span);
+        }
+        else
+        {
+            _json.Reset(response.BodyWriter);
+            JsonSerializer.Serialize(_json, chunk, OpenAIJson.Wire.ChatCompletionChunk);
+            _json.Flush();
+        }
+
         response.BodyWriter.Write("\n\n"u8);
         return FlushAsync(cancellationToken);
     }

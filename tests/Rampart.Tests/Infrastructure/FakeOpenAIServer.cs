@@ -75,7 +75,19 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// choice i searches <c>choice{i} &lt;last user message&gt;</c>.
         /// </summary>
         public const string Searcher = "fake-searcher";
+
+        /// <summary>
+        /// JSON as Python's <c>json.dumps</c> writes it (a space after every separator, non-ASCII as <c>\u</c> escapes),
+        /// answering <see cref="PythonAnswerText"/>, with <see cref="LeakText"/> after it when the last user message
+        /// contains <c>leak</c>. Streamed, one event's JSON is pretty-printed over several <c>data:</c> lines (valid SSE).
+        /// </summary>
+        public const string Python = "fake-python";
     }
+
+    public const string PythonAnswerText = "Un café, s'il vous plaît.";
+
+    /// <summary>The exact bytes of the last answers <see cref="Models.Python"/> sent: the body, or each event's data.</summary>
+    public static readonly ConcurrentDictionary<string, IReadOnlyList<string>> PythonSent = new();
 
     public const string SearchAnswer = "According to [1]";
 
@@ -213,6 +225,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 return;
             case Models.Searcher:
                 await WriteSearcherAsync(http, body, marker);
+                return;
+            case Models.Python:
+                await WritePythonAsync(http, marker, marker.Contains("leak", StringComparison.Ordinal) ? PythonAnswerText + " " + LeakText : PythonAnswerText, stream);
                 return;
             case Models.Judge:
                 await WriteScriptedAsync(http, model, JudgeVerdict(FirstSystemText(body), marker), 1, stream: false, includeUsage: false);
@@ -421,6 +436,53 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     private void Aborted(string marker) =>
         _aborted.GetOrAdd(marker, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private static async Task WritePythonAsync(HttpContext http, string marker, string text, bool stream)
+    {
+        // The default encoder already writes non-ASCII as \u escapes; Python also puts a space after every separator.
+        static string Dumps(JsonNode? node) => node switch
+        {
+            JsonObject o => "{" + string.Join(", ", o.Select(p => JsonValue.Create(p.Key).ToJsonString() + ": " + Dumps(p.Value))) + "}",
+            JsonArray a => "[" + string.Join(", ", a.Select(Dumps)) + "]",
+            null => "null",
+            _ => node.ToJsonString(),
+        };
+        JsonObject Chunk(JsonObject delta, string? finish) => new()
+        {
+            ["id"] = "chatcmpl-py", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["model"] = Models.Python,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+        };
+
+        if (!stream)
+        {
+            var body = Dumps(new JsonObject
+            {
+                ["id"] = "chatcmpl-py", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = Models.Python,
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text }, ["finish_reason"] = "stop",
+                }),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 5, ["completion_tokens"] = 6, ["total_tokens"] = 11 },
+            });
+            PythonSent[marker] = [body];
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(body);
+            return;
+        }
+
+        var events = new List<string> { Dumps(Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null)) };
+        events.AddRange(text.Chunk(4).Select(piece => Dumps(Chunk(new JsonObject { ["content"] = new string(piece) }, null))));
+        // Pretty-printed: its data arrives over several lines, which the gateway may not pass on as they are.
+        events.Add(Chunk(new JsonObject(), "stop").ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        PythonSent[marker] = events;
+        http.Response.ContentType = "text/event-stream";
+        foreach (var data in events)
+        {
+            await http.Response.WriteAsync(string.Concat(data.Split('\n').Select(line => "data: " + line + "\n")) + "\n");
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n");
+    }
 
     private static async Task WriteSplitAsync(HttpContext http, string text, Random random)
     {

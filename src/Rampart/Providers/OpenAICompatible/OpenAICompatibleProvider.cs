@@ -49,11 +49,15 @@ internal sealed class OpenAICompatibleProvider(
                 return await UpstreamHttp.ReadErrorAsync(Name, response, logger, timeout.Token);
             }
 
-            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var completion = await JsonSerializer.DeserializeAsync(body, OpenAIJson.Wire.ChatCompletion, timeout.Token);
-            return completion is { Choices: not null }
-                ? ProviderResult<ChatCompletion>.Ok(completion)
-                : Failure($"Provider '{Name}' returned an empty answer.");
+            // Already read in full (ResponseContentRead): parsed from the bytes, which are kept to be sent on if nothing rewrites the answer.
+            var json = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            if (JsonSerializer.Deserialize(json, OpenAIJson.Wire.ChatCompletion) is not { Choices: not null } completion)
+            {
+                return Failure($"Provider '{Name}' returned an empty answer.");
+            }
+
+            completion.Upstream = UpstreamJson.Keep(json, oneLine: false);
+            return ProviderResult<ChatCompletion>.Ok(completion);
         }
         catch (JsonException)
         {
@@ -77,9 +81,8 @@ internal sealed class OpenAICompatibleProvider(
         using var _ = response;
         using var __ = timeout;
         await using var ___ = body;
-        var chunks = UpstreamHttp.ReadEventsAsync(Name, body, static (_, data) => data.SequenceEqual("[DONE]"u8)
-            ? Done
-            : JsonSerializer.Deserialize(data, OpenAIJson.Wire.ChatCompletionChunk), timeout, timeouts.StreamIdle, cancellationToken);
+        var chunks = UpstreamHttp.ReadEventsAsync(Name, body, static (_, data) => data.SequenceEqual("[DONE]"u8) ? Done : ReadChunk(data),
+            timeout, timeouts.StreamIdle, cancellationToken);
         await foreach (var chunk in chunks)
         {
             if (ReferenceEquals(chunk, Done))
@@ -98,6 +101,18 @@ internal sealed class OpenAICompatibleProvider(
 
     /// <summary>Stands for <c>data: [DONE]</c>.</summary>
     private static readonly ChatCompletionChunk Done = new();
+
+    /// <summary>One event's JSON, read, with the bytes kept to be sent on as they are if nothing rewrites the chunk.</summary>
+    internal static ChatCompletionChunk? ReadChunk(ReadOnlySpan<byte> data)
+    {
+        var chunk = JsonSerializer.Deserialize(data, OpenAIJson.Wire.ChatCompletionChunk);
+        if (chunk is not null)
+        {
+            chunk.Upstream = UpstreamJson.Keep(data.ToArray(), oneLine: true);
+        }
+
+        return chunk;
+    }
 
     private async Task<HttpResponseMessage> SendAsync(ChatCompletionRequest request, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
