@@ -105,7 +105,7 @@ internal sealed class OpenAICompatibleProvider(
     /// <summary>One event's JSON, read, with the bytes kept to be sent on as they are if nothing rewrites the chunk.</summary>
     internal static ChatCompletionChunk? ReadChunk(ReadOnlySpan<byte> data)
     {
-        var chunk = JsonSerializer.Deserialize(data, OpenAIJson.Wire.ChatCompletionChunk);
+        var chunk = ChunkReader.Read(data);
         if (chunk is not null)
         {
             chunk.Upstream = UpstreamJson.Keep(data.ToArray(), oneLine: true);
