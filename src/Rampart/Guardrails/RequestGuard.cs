@@ -140,16 +140,21 @@ internal static class RequestGuard
     private static string Redact(string text, List<(Finding Finding, string Placeholder)> replacements)
     {
         replacements.Sort((a, b) => a.Finding.Start.CompareTo(b.Finding.Start));
-        var capacity = text.Length;
-        foreach (var (_, placeholder) in replacements)
+        var length = text.Length;
+        var position = 0;
+        foreach (var (finding, placeholder) in replacements)
         {
-            capacity += placeholder.Length;
+            if (finding.Start >= position)
+            {
+                length += placeholder.Length - (finding.End - finding.Start);
+                position = finding.End;
+            }
         }
 
-        // Built in a pooled buffer: a long prompt is copied once, into the result, not through a builder's own array too.
-        var buffer = ArrayPool<char>.Shared.Rent(capacity);
-        try
+        // Written straight into the new string: a long prompt is copied once, not through a buffer or builder too.
+        return string.Create(length, (text, replacements), static (output, state) =>
         {
+            var (text, replacements) = state;
             var written = 0;
             var position = 0;
             foreach (var (finding, placeholder) in replacements)
@@ -159,21 +164,15 @@ internal static class RequestGuard
                     continue;
                 }
 
-                text.AsSpan(position, finding.Start - position).CopyTo(buffer.AsSpan(written));
+                text.AsSpan(position, finding.Start - position).CopyTo(output[written..]);
                 written += finding.Start - position;
-                placeholder.CopyTo(buffer.AsSpan(written));
+                placeholder.CopyTo(output[written..]);
                 written += placeholder.Length;
                 position = finding.End;
             }
 
-            text.AsSpan(position).CopyTo(buffer.AsSpan(written));
-            written += text.Length - position;
-            return new string(buffer, 0, written);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(buffer);
-        }
+            text.AsSpan(position).CopyTo(output[written..]);
+        });
     }
 
     /// <summary>The request's <paramref name="hits"/> block it: secrets unless they are redacted, PII under <c>block</c>; else null.</summary>
