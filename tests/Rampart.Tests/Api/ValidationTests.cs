@@ -136,6 +136,54 @@ public sealed class ValidationTests(GatewayFixture gateway)
         Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("{\"model\":", 10)]
+    [InlineData("{\"model\":\"m\",\n\"messages\":[}", 13)]
+    public async Task MalformedJson_MessageSaysWhere(string body, int bytePosition)
+    {
+        var (key, _) = await CallerAsync();
+        using var http = gateway.Http(key);
+
+        var response = await http.PostAsync("api/v1/chat/completions", Json(body));
+
+        var error = await AssertBadRequestAsync(response);
+        var line = body.Count(c => c == '\n') + 1;
+        Assert.Equal($"The request body is not valid JSON (line {line}, byte {bytePosition}).", error["message"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(" {\"a\":1}")]
+    [InlineData("x")]
+    [InlineData("]")]
+    public async Task ContentAfterTheObject_Returns400InvalidJson_AndNothingIsSent(string trailing)
+    {
+        var (key, model) = await CallerAsync();
+        using var http = gateway.Http(key);
+        var marker = $"marker-{Guid.NewGuid()}";
+
+        var response = await http.PostAsync("api/v1/chat/completions", Json(
+            $$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{marker}}"}]}""" + trailing));
+
+        var error = await AssertBadRequestAsync(response);
+        Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
+        Assert.StartsWith("The request body is not valid JSON (line 1, byte ", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(gateway.Upstream.Requests, r => r.Body.Contains(marker, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task LargeBody_InManyReads_WithCharactersAcrossReadBoundaries_ArrivesIntact()
+    {
+        var (workspace, key) = await gateway.CreateWorkspaceWithCallerAsync(FakeOpenAIServer.Models.EchoUser);
+        using var http = gateway.Http(key);
+        // ≈ 400 KB of two-, three- and four-byte characters: the body comes in many reads, cut inside characters.
+        var text = ChatApi.NewMarker() + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"é東🙂{i % 10} "));
+
+        var response = await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, text));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(text, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task DuplicateProperty_Returns400()
     {
