@@ -7,12 +7,15 @@ namespace Rampart.Dashboard;
 /// Locks an account's dashboard sign-in for <see cref="LockoutDuration"/> after <see cref="MaxFailures"/> wrong
 /// passwords in a row. Counted in the database (<c>sign_in_failures</c>), so every gateway instance on one PostgreSQL
 /// shares one count — an attacker gets five tries per 15 minutes, not five per instance — and a restart does not reset
-/// it. Sign-in is rare, so the round trips cost nothing that matters. API keys are not affected.
+/// it. Sign-in is rare, so the round trips cost nothing that matters. API keys are not affected. Failures are
+/// remembered for <see cref="FailureMemory"/> after the last one: every failure deletes the rows older than that, so
+/// addresses typed in by anyone cannot grow the table without bound.
 /// </summary>
 internal sealed class SignInThrottle(Db db, TimeProvider time)
 {
     public const int MaxFailures = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan FailureMemory = TimeSpan.FromHours(24);
 
     /// <summary>When the account is locked, until when; null when a sign-in may be tried.</summary>
     public async Task<DateTimeOffset?> LockedUntilAsync(string email, CancellationToken cancellationToken)
@@ -42,6 +45,11 @@ internal sealed class SignInThrottle(Db db, TimeProvider time)
     {
         var now = Now;
         await using var connection = await db.OpenAsync(cancellationToken);
+        // First the rows nobody has added to for a day (a lock-out ends long before): this address's own count starts
+        // again too if it is one of them.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM sign_in_failures WHERE updated_at < @Cutoff",
+            new { Cutoff = now - (long)FailureMemory.TotalMilliseconds }, cancellationToken: cancellationToken));
         // Each statement is atomic on its own: concurrent failures (on any instance) all count, and exactly one of them locks.
         await connection.ExecuteAsync(new CommandDefinition(
             """

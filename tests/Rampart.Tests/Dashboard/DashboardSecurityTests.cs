@@ -161,6 +161,41 @@ public sealed class DashboardSecurityTests(DashboardFixture gateway)
     }
 
     [Fact]
+    public async Task Failures_AreRememberedForADay_ThenTheirRowsGo()
+    {
+        var clock = new FakeClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var throttle = new SignInThrottle(gateway.Store.Db, clock);
+        var tried = $"stale-{Guid.NewGuid():N}@example.test";
+        var kept = $"kept-{Guid.NewGuid():N}@example.test";
+        for (var i = 0; i < SignInThrottle.MaxFailures - 1; i++)
+        {
+            await throttle.FailedAsync(tried, default);
+            await throttle.FailedAsync(kept, default);
+        }
+
+        // Within the day, one more failure locks; a day after the last failure, the count has started again.
+        clock.Advance(TimeSpan.FromHours(23));
+        Assert.NotNull(await throttle.FailedAsync(kept, default));
+        clock.Advance(TimeSpan.FromHours(2));
+        Assert.Null(await throttle.FailedAsync(tried, default));
+        Assert.Null(await throttle.LockedUntilAsync(tried, default));
+        Assert.Equal(1, await FailuresAsync(tried));
+        Assert.Equal(SignInThrottle.MaxFailures, await FailuresAsync(kept));
+
+        // Any address's failure sweeps the old rows: over a day after their last failures, both rows are gone.
+        clock.Advance(TimeSpan.FromHours(24) + TimeSpan.FromMinutes(1));
+        await throttle.FailedAsync($"someone-{Guid.NewGuid():N}@example.test", default);
+        Assert.Null(await FailuresAsync(kept));
+        Assert.Null(await FailuresAsync(tried));
+    }
+
+    private async Task<long?> FailuresAsync(string email)
+    {
+        await using var connection = await gateway.Store.Db.OpenAsync(default);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long?>(connection, "SELECT failures FROM sign_in_failures WHERE email = @Email", new { Email = email });
+    }
+
+    [Fact]
     public async Task PagesWithoutASession_RedirectToSignIn()
     {
         using var client = gateway.Client();

@@ -15,5 +15,6 @@ internal static class Migrations
         M0003AuditLog.Migration,
         M0004DataProtectionKeys.Migration,
         M0005SharedLimits.Migration,
+        M0006SignInFailuresSweep.Migration,
     ];
 }
