@@ -20,6 +20,7 @@ if (RampartCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(args);
 builder.UseDefaultListenAddress("http://localhost:8080");
 builder.UseServerLimits();
+builder.UseTrustedProxies();
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
 builder.AddRampartOperations();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJson.Default));
@@ -34,6 +35,7 @@ builder.Services
     .AddRampartDashboard();
 
 var app = builder.Build();
+app.UseTrustedProxyHeaders();
 app.UseRequestIds();
 app.UseRouting(); // after the request id, so that routing's own log lines carry it too
 app.UseAuditLog();
