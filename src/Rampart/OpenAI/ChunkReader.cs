@@ -17,14 +17,18 @@ internal static class ChunkReader
     private static readonly Fields ChoiceFields = new("index", "delta", "finish_reason", "logprobs");
     private static readonly Fields DeltaFields = new("role", "content", "tool_calls", "refusal", "reasoning_content");
 
+    /// <param name="previous">
+    /// The stream's previous chunk: its id, model and fingerprint strings are used again when this chunk has the same
+    /// text, as nearly every chunk of a stream does, instead of allocating them again.
+    /// </param>
     /// <exception cref="JsonException">The bytes are not one chunk as the serializer would read it.</exception>
-    public static ChatCompletionChunk? Read(ReadOnlySpan<byte> json)
+    public static ChatCompletionChunk? Read(ReadOnlySpan<byte> json, ChatCompletionChunk? previous = null)
     {
         var reader = new Utf8JsonReader(json);
         try
         {
             Next(ref reader);
-            var chunk = reader.TokenType == JsonTokenType.Null ? null : ReadChunk(ref reader);
+            var chunk = reader.TokenType == JsonTokenType.Null ? null : ReadChunk(ref reader, previous);
             if (reader.Read())
             {
                 throw new JsonException("Unexpected content after the chunk.");
@@ -38,7 +42,7 @@ internal static class ChunkReader
         }
     }
 
-    private static ChatCompletionChunk ReadChunk(ref Utf8JsonReader reader)
+    private static ChatCompletionChunk ReadChunk(ref Utf8JsonReader reader, ChatCompletionChunk? previous)
     {
         Expect(ref reader, JsonTokenType.StartObject);
         var chunk = new ChatCompletionChunk();
@@ -47,14 +51,14 @@ internal static class ChunkReader
         {
             switch (field)
             {
-                case 0: chunk.Id = String(ref reader)!; break;
-                case 1: chunk.Object = String(ref reader)!; break;
+                case 0: chunk.Id = Repeated(ref reader, previous?.Id)!; break;
+                case 1: chunk.Object = Repeated(ref reader, ChunkObject)!; break;
                 case 2: chunk.Created = Number(ref reader, out long created) ? created : throw Mismatch(ref reader); break;
-                case 3: chunk.Model = String(ref reader)!; break;
+                case 3: chunk.Model = Repeated(ref reader, previous?.Model)!; break;
                 case 4: chunk.Choices = Choices(ref reader)!; break;
                 case 5: chunk.Usage = JsonSerializer.Deserialize(ref reader, OpenAIJson.Wire.Usage); break;
-                case 6: chunk.SystemFingerprint = String(ref reader); break;
-                case 7: chunk.ServiceTier = String(ref reader); break;
+                case 6: chunk.SystemFingerprint = Repeated(ref reader, previous?.SystemFingerprint); break;
+                case 7: chunk.ServiceTier = Repeated(ref reader, previous?.ServiceTier); break;
                 default: chunk.Extra = Extra(ref reader, chunk.Extra, name!); break;
             }
         }
@@ -166,6 +170,12 @@ internal static class ChunkReader
 
         return extra;
     }
+
+    private const string ChunkObject = "chat.completion.chunk";
+
+    /// <summary>The string value, as <paramref name="known"/> itself when it has the same text.</summary>
+    private static string? Repeated(ref Utf8JsonReader reader, string? known) =>
+        known is not null && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(known) ? known : String(ref reader);
 
     private static string? String(ref Utf8JsonReader reader) => reader.TokenType switch
     {

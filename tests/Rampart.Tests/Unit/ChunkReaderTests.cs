@@ -17,12 +17,24 @@ public sealed class ChunkReaderTests
     {
         var accepted = 0;
         var refused = 0;
+        ChatCompletionChunk? previous = null;
         for (var seed = 0; seed < 6000; seed++)
         {
             var json = new EventGenerator(new Random(seed)).Event();
             var expected = Outcome(() => JsonSerializer.Deserialize(Encoding.UTF8.GetBytes(json), OpenAIJson.Wire.ChatCompletionChunk));
             var actual = Outcome(() => ChunkReader.Read(Encoding.UTF8.GetBytes(json)));
+            // And after another event, whose strings it may take again when they are the same text.
+            var afterPrevious = Outcome(() => ChunkReader.Read(Encoding.UTF8.GetBytes(json), previous));
             Assert.True(expected == actual, $"seed {seed}: {json}\nserializer: {expected}\nreader:     {actual}");
+            Assert.True(expected == afterPrevious, $"seed {seed} after {previous}: {json}\nserializer: {expected}\nreader:     {afterPrevious}");
+            try
+            {
+                previous = ChunkReader.Read(Encoding.UTF8.GetBytes(json)) ?? previous;
+            }
+            catch (JsonException)
+            {
+            }
+
             if (expected == Refused)
             {
                 refused++;
@@ -51,6 +63,17 @@ public sealed class ChunkReaderTests
         Assert.Equal(["x"], chunk.Choices[0].Delta.Extra!.Keys);
         Assert.Equal(["obfuscation"], chunk.Extra!.Keys);
         Assert.Null(chunk.Usage);
+    }
+
+    [Fact]
+    public void AStreamsRepeatedStrings_AreTakenFromThePreviousChunk_OthersRead()
+    {
+        var first = ChunkReader.Read("""{"id":"chatcmpl-1","model":"gpt-4.1","system_fingerprint":"fp_1","choices":[]}"""u8)!;
+        var second = ChunkReader.Read("""{"id":"chatcmpl-1","model":"gpt-4.1","system_fingerprint":"fp_2","choices":[]}"""u8, first)!;
+
+        Assert.Same(first.Id, second.Id);
+        Assert.Same(first.Model, second.Model);
+        Assert.Equal("fp_2", second.SystemFingerprint);
     }
 
     private const string Refused = "refused";

@@ -81,7 +81,8 @@ internal sealed class OpenAICompatibleProvider(
         using var _ = response;
         using var __ = timeout;
         await using var ___ = body;
-        var chunks = UpstreamHttp.ReadEventsAsync(Name, body, static (_, data) => data.SequenceEqual("[DONE]"u8) ? Done : ReadChunk(data),
+        ChatCompletionChunk? previous = null;
+        var chunks = UpstreamHttp.ReadEventsAsync(Name, body, (_, data) => data.SequenceEqual("[DONE]"u8) ? Done : previous = ReadChunk(data, previous),
             timeout, timeouts.StreamIdle, cancellationToken);
         await foreach (var chunk in chunks)
         {
@@ -103,9 +104,9 @@ internal sealed class OpenAICompatibleProvider(
     private static readonly ChatCompletionChunk Done = new();
 
     /// <summary>One event's JSON, read, with the bytes kept to be sent on as they are if nothing rewrites the chunk.</summary>
-    internal static ChatCompletionChunk? ReadChunk(ReadOnlySpan<byte> data)
+    internal static ChatCompletionChunk? ReadChunk(ReadOnlySpan<byte> data, ChatCompletionChunk? previous = null)
     {
-        var chunk = ChunkReader.Read(data);
+        var chunk = ChunkReader.Read(data, previous);
         if (chunk is not null)
         {
             chunk.Upstream = UpstreamJson.Keep(data.ToArray(), oneLine: true);
