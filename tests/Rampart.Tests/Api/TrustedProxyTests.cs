@@ -1,8 +1,4 @@
 using System.Net;
-using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using Rampart.Audit;
-using Rampart.Data;
 using Rampart.Hosting;
 using Rampart.Tests.Infrastructure;
 
@@ -59,13 +55,8 @@ public sealed class TrustedProxyTests(TrustedProxyGatewayFixture gateway)
         Assert.Contains(forwarded.Headers.GetValues("Set-Cookie"), c => c.Contains("secure", StringComparison.OrdinalIgnoreCase));
     }
 
-    internal static async Task<string?> ClientIpAsync(GatewayFixture gateway, HttpResponseMessage response)
-    {
-        await gateway.Services.GetRequiredService<AuditWriter>().FlushAsync();
-        await using var connection = await gateway.Services.GetRequiredService<Db>().OpenAsync();
-        var id = response.Headers.GetValues("x-request-id").Single();
-        return await connection.QuerySingleAsync<string?>("SELECT client_ip FROM audit_records WHERE id = @id", new { id });
-    }
+    internal static Task<string?> ClientIpAsync(GatewayFixture gateway, HttpResponseMessage response) =>
+        gateway.AuditColumnAsync<string?>(response, "client_ip");
 }
 
 /// <summary>Without <c>RAMPART_TRUSTED_PROXIES</c> (the default), the headers change nothing.</summary>

@@ -200,11 +200,17 @@ public class GatewayFixture : IAsyncLifetime
     /// <summary>The verdicts of this response's audit record, joined with "; " (null when it has none).</summary>
     internal async Task<string?> AuditVerdictsAsync(HttpResponseMessage response)
     {
+        var verdicts = await AuditColumnAsync<string?>(response, "verdicts");
+        return verdicts is null ? null : string.Join("; ", System.Text.Json.Nodes.JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
+    }
+
+    /// <summary>One column of this response's audit record, once the writer has flushed it.</summary>
+    internal async Task<T> AuditColumnAsync<T>(HttpResponseMessage response, string column)
+    {
         await Services.GetRequiredService<AuditWriter>().FlushAsync();
         await using var connection = await Services.GetRequiredService<Db>().OpenAsync();
         var id = response.Headers.GetValues("x-request-id").Single();
-        var verdicts = await connection.QuerySingleAsync<string?>("SELECT verdicts FROM audit_records WHERE id = @id", new { id });
-        return verdicts is null ? null : string.Join("; ", System.Text.Json.Nodes.JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
+        return await connection.QuerySingleAsync<T>($"SELECT {column} FROM audit_records WHERE id = @id", new { id });
     }
 
     public HttpClient Http(string? key = null)
