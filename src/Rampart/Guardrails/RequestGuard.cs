@@ -1,4 +1,3 @@
-using System.Buffers;
 using Rampart.Guardrails.Pii;
 using Rampart.Guardrails.Secrets;
 using Rampart.OpenAI;
