@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Audit;
 using Rampart.Data;
+using Rampart.Hosting;
 using Rampart.Operations;
 
 namespace Rampart.Benchmarks;
@@ -31,7 +32,7 @@ public class MetricsBenchmarks
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["RAMPART_DATA_DIR"] = _dir }).Build();
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var writer = new AuditWriter(new AuditStore(Db.FromConfiguration(configuration)), new AuditSpool(_dir), configuration, NullLogger<AuditWriter>.Instance);
-        _metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>(), writer);
+        _metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>(), writer, new Admission(configuration));
         _collector = new MetricsCollector(_metrics.Meter);
         _record = new AuditRecord
         {

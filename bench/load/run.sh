@@ -126,11 +126,12 @@ wait_for() {
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- file descriptors: each open stream costs Rampart two sockets (caller + upstream) -------------------------
+# Rampart itself accepts (open-files limit − 1024) / 2 connections unless RAMPART_MAX_CONNECTIONS says otherwise.
 HARD_NOFILE=$(ulimit -Hn)
 [[ "$HARD_NOFILE" == unlimited ]] && HARD_NOFILE=1048576
 ulimit -n "$(( HARD_NOFILE < 65536 ? HARD_NOFILE : 65536 ))"
 STREAMS_REQUESTED=$STREAMS
-MAX_STREAMS=$(( ($(ulimit -n) - 1000) / 2 ))
+MAX_STREAMS=$(( ($(ulimit -n) - 1024) / 2 ))
 if (( STREAMS > MAX_STREAMS )); then
   echo "note: the open-files limit here is $(ulimit -n) (hard limit $HARD_NOFILE); Rampart needs two per stream, so holding $MAX_STREAMS streams instead of $STREAMS" >&2
   STREAMS=$MAX_STREAMS
@@ -366,11 +367,13 @@ phase streams && log "holding $STREAMS concurrent streams through Rampart (works
 # Over HTTP/1.1 each stream holds two of Rampart's sockets, so the open-files limit caps the count; providers reached
 # over TLS negotiate HTTP/2 and multiplex streams on a few connections. A local mock has no TLS, so this run turns on
 # prior-knowledge HTTP/2 (Rampart:Upstream:CleartextHttp2) in a restarted Rampart and uses the h2c-only slow mock.
+# A stream then costs one descriptor, so the connection cap is raised to match (RAMPART_MAX_CONNECTIONS), as an
+# operator whose providers speak HTTP/2 would.
 if phase streams-h2; then
-  STREAMS_H2=$(( STREAMS_REQUESTED < $(ulimit -n) - 1000 ? STREAMS_REQUESTED : $(ulimit -n) - 1000 ))
+  STREAMS_H2=$(( STREAMS_REQUESTED < $(ulimit -n) - 1024 ? STREAMS_REQUESTED : $(ulimit -n) - 1024 ))
   log "restarting Rampart with HTTP/2 to plain-http providers (h2c)"
   stop "$rampart_PID"
-  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" Rampart__Upstream__CleartextHttp2=true dotnet Rampart.dll
+  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" Rampart__Upstream__CleartextHttp2=true RAMPART_MAX_CONNECTIONS=$(( $(ulimit -n) - 1024 )) dotnet Rampart.dll
   wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
   log "holding $STREAMS_H2 concurrent streams through Rampart over HTTP/2 upstream connections (workspace bench-slow-h2)"
   mapfile -t hs < <(client_headers rampart)

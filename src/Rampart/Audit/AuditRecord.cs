@@ -87,7 +87,15 @@ internal static class AuditOutcomes
     public const string UpstreamTimeout = "upstream_timeout";
     public const string StreamFailed = "stream_failed";
     public const string ClientDisconnected = "client_disconnected";
+    public const string Overloaded = "overloaded";
     public const string Error = "error";
+
+    /// <summary>Every outcome, in the order filters list them.</summary>
+    public static readonly string[] All =
+    [
+        Ok, Blocked, Unauthenticated, Forbidden, NotFound, InvalidRequest, RateLimited, UpstreamError, UpstreamTimeout,
+        StreamFailed, ClientDisconnected, Overloaded, Error,
+    ];
 
     /// <summary>nginx's code for "the client closed the connection before the answer was complete".</summary>
     public const int ClientClosedRequest = 499;

@@ -7,12 +7,6 @@ namespace Rampart.Dashboard;
 /// <summary>The audit log: newest first, filtered by time, user, workspace and outcome; each verdict a badge.</summary>
 internal static class AuditPage
 {
-    private static readonly string[] Outcomes =
-    [
-        AuditOutcomes.Ok, AuditOutcomes.Blocked, AuditOutcomes.Unauthenticated, AuditOutcomes.Forbidden, AuditOutcomes.NotFound,
-        AuditOutcomes.InvalidRequest, AuditOutcomes.RateLimited, AuditOutcomes.UpstreamError, AuditOutcomes.UpstreamTimeout,
-        AuditOutcomes.StreamFailed, AuditOutcomes.ClientDisconnected, AuditOutcomes.Error,
-    ];
 
     public static async Task<IResult> ShowAsync(HttpContext http, DashboardQueries queries, string? from, string? to, string? user, string? workspace, string? outcome)
     {
@@ -35,7 +29,7 @@ internal static class AuditPage
             workspaceId = request.Visible(workspace)?.Id ?? "(none)";
         }
 
-        outcome = Outcomes.Contains(outcome) ? outcome : null;
+        outcome = AuditOutcomes.All.Contains(outcome) ? outcome : null;
         var filter = new AuditFilter(
             fromDay is { } f ? new DateTimeOffset(f.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds() : null,
             toDay is { } t ? new DateTimeOffset(t.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds() : null,
@@ -43,7 +37,7 @@ internal static class AuditPage
         var rows = error is null ? await queries.AuditAsync(filter, request.Scope, request.Aborted) : [];
 
         var workspaceOptions = Layout.Options([("", "All workspaces"), .. request.Workspaces.Select(w => (w.Name, w.Name))], workspace ?? "");
-        var outcomeOptions = Layout.Options([("", "All outcomes"), .. Outcomes.Select(o => (o, o.Replace('_', ' ')))], outcome ?? "");
+        var outcomeOptions = Layout.Options([("", "All outcomes"), .. AuditOutcomes.All.Select(o => (o, o.Replace('_', ' ')))], outcome ?? "");
         var filters = Html.Of($"""
             <form class="inline" method="get" action="/dashboard/audit" id="audit-filters">
               <label>From <input type="date" name="from" value="{from ?? ""}"></label>
@@ -101,7 +95,7 @@ internal static class AuditPage
     {
         AuditOutcomes.Ok => "ok",
         AuditOutcomes.Blocked or AuditOutcomes.Forbidden or AuditOutcomes.Unauthenticated => "bad",
-        AuditOutcomes.RateLimited or AuditOutcomes.UpstreamError or AuditOutcomes.UpstreamTimeout or AuditOutcomes.StreamFailed or AuditOutcomes.Error => "warn",
+        AuditOutcomes.RateLimited or AuditOutcomes.UpstreamError or AuditOutcomes.UpstreamTimeout or AuditOutcomes.StreamFailed or AuditOutcomes.Overloaded or AuditOutcomes.Error => "warn",
         _ => "grey",
     };
 

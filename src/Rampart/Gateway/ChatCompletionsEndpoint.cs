@@ -2,6 +2,7 @@ using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Guardrails;
 using Rampart.Guardrails.Rules;
+using Rampart.Hosting;
 using Rampart.OpenAI;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
@@ -13,7 +14,8 @@ using Rampart.Workspaces;
 namespace Rampart.Gateway;
 
 /// <summary>
-/// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → parse and validate → resolve the
+/// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → admission (a bounded number of requests
+/// are prepared at once) → parse and validate → resolve the
 /// workspace → guardrails on the request → firewall rules (hours, tripwires, topics, volume limits) → apply its
 /// policy → route to a provider (retries, fallbacks) → complete or stream → guardrails on the answer (output scan,
 /// restoration, canary) → settle the volume limits with the reported usage. Each step notes what it learned on the
@@ -21,11 +23,19 @@ namespace Rampart.Gateway;
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search, ILogger<ChatCompletions> logger)
+    public static async Task HandleAsync(HttpContext http, Admission admission, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search,
+        ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
         var audit = http.Audit();
+
+        // Released, so that the next request may be prepared, before the firewall and the provider call: see Admission.
+        using var place = await EnterAsync(http, admission, cancellationToken);
+        if (place is null)
+        {
+            return;
+        }
 
         var (request, invalid) = await ChatRequestReader.ReadAsync(http.Request, cancellationToken);
         if (request is null)
@@ -66,6 +76,7 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
+        place.Dispose();
         Func<string, ProviderCredential?> credentialFor = provider => snapshot.CredentialFor(route.Workspace.Id, provider);
         var firewall = await firewalls.AdmitAsync(caller, route, guard.Request, credentialFor, cancellationToken);
         firewall.WriteHeaders(http.Response);
@@ -123,6 +134,26 @@ internal static partial class ChatCompletionsEndpoint
         {
             await firewall.SettleAsync(CancellationToken.None);
             audit.Verdicts.AddRange(firewall.Verdicts);
+        }
+    }
+
+    /// <summary>A place in <see cref="Admission"/>; null when the gateway answered 503 instead, or the caller left while waiting.</summary>
+    private static async Task<System.Threading.RateLimiting.RateLimitLease?> EnterAsync(HttpContext http, Admission admission, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (place, busy) = await admission.EnterAsync(http.Request, cancellationToken);
+            if (busy is not null)
+            {
+                http.Audit().Outcome = AuditOutcomes.Overloaded;
+                await busy.WriteAsync(http);
+            }
+
+            return place;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 

@@ -20,12 +20,6 @@ internal sealed record AuditScope(string? UserId, IReadOnlyList<string> Workspac
 /// <summary>The filters of an audit or usage query, parsed from the query string; each names the parameter it came from when it is wrong.</summary>
 internal sealed record AuditFilter(long? From, long? To, string? UserId, string? Workspace, string? KeyId, string? Outcome, string? Verdict)
 {
-    private static readonly string[] Outcomes =
-    [
-        AuditOutcomes.Ok, AuditOutcomes.Blocked, AuditOutcomes.Unauthenticated, AuditOutcomes.Forbidden, AuditOutcomes.NotFound,
-        AuditOutcomes.InvalidRequest, AuditOutcomes.RateLimited, AuditOutcomes.UpstreamError, AuditOutcomes.UpstreamTimeout,
-        AuditOutcomes.StreamFailed, AuditOutcomes.ClientDisconnected, AuditOutcomes.Error,
-    ];
 
     /// <summary>
     /// Reads <c>from</c>, <c>to</c> (ISO 8601, <c>to</c> exclusive), <c>user_id</c>, <c>workspace</c> (name or id), <c>key_id</c>,
@@ -41,9 +35,9 @@ internal sealed record AuditFilter(long? From, long? To, string? UserId, string?
         }
 
         var outcome = Text(query, "outcome");
-        if (outcome is not null && !Outcomes.Contains(outcome))
+        if (outcome is not null && !AuditOutcomes.All.Contains(outcome))
         {
-            return (null, ApiError.InvalidRequest($"Unknown outcome '{outcome}': use one of {string.Join(", ", Outcomes)}.", "outcome"));
+            return (null, ApiError.InvalidRequest($"Unknown outcome '{outcome}': use one of {string.Join(", ", AuditOutcomes.All)}.", "outcome"));
         }
 
         var workspace = Text(query, "workspace");

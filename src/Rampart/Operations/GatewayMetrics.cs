@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Rampart.Audit;
+using Rampart.Hosting;
 using Rampart.Providers;
 
 namespace Rampart.Operations;
@@ -27,7 +28,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _blocks;
     private readonly UpDownCounter<long> _activeStreams;
 
-    public GatewayMetrics(IMeterFactory meters, AuditWriter audit)
+    public GatewayMetrics(IMeterFactory meters, AuditWriter audit, Admission admission)
     {
         Meter = meters.Create(MeterName);
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets };
@@ -51,6 +52,12 @@ internal sealed class GatewayMetrics
             "Audit records waiting in memory to be written.");
         Meter.CreateObservableCounter("rampart.audit.spooled", () => audit.SpooledRecords, "{record}",
             "Audit records written to the disk spool because the database refused them or the queue was full.");
+        Meter.CreateObservableGauge("rampart.admission.arriving", () => admission.Arriving, "{request}",
+            "Chat requests whose bodies are still arriving; they hold no place until they have.");
+        Meter.CreateObservableGauge("rampart.admission.preparing", () => admission.Preparing, "{request}",
+            "Chat requests being read, parsed and scanned right now (at most Rampart:Admission:Concurrency).");
+        Meter.CreateObservableGauge("rampart.admission.queued", () => admission.Queued, "{request}",
+            "Chat requests waiting for their turn to be prepared; beyond Rampart:Admission:QueueLength they get 503.");
     }
 
     public Meter Meter { get; }

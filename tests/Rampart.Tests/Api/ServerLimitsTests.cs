@@ -1,5 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Rampart.Hosting;
 using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Api;
@@ -37,6 +41,18 @@ public sealed class ServerLimitsTests(SmallBodyGatewayFixture gateway)
         var marker = ChatApi.NewMarker();
         var fine = await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, marker + new string('b', 512 * 1024)));
         Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+    }
+
+    [Fact]
+    public void Connections_AreCappedByTheOpenFilesLimit_WhenNotSet()
+    {
+        var kestrel = gateway.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+
+        Assert.Equal(ServerLimits.DefaultMaxConnections(ServerLimits.OpenFilesLimit()), kestrel.Limits.MaxConcurrentConnections);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.NotNull(kestrel.Limits.MaxConcurrentConnections);
+        }
     }
 
     [Fact]

@@ -24,19 +24,33 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public string BaseUrl { get; }
 
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Everything written to stdout and stderr so far.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
-    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    /// <param name="openFilesLimit">When set, the process's open-files limit (soft and hard, through the shell's <c>ulimit</c>).</param>
+    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? openFilesLimit = null)
     {
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(openFilesLimit is null ? dotnet : "bash")
         {
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openFilesLimit is { } limit)
+        {
+            // exec: the gateway keeps the shell's process id.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"ulimit -n {limit.ToString(CultureInfo.InvariantCulture)} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(dotnet);
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Rampart.dll"));
         start.Environment["ASPNETCORE_URLS"] = baseUrl;
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";

@@ -143,11 +143,14 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Scrape_IsValidExposition_WithAuditGauges()
+    public async Task Scrape_IsValidExposition_WithAuditAndAdmissionGauges()
     {
         var samples = await gateway.ScrapeAsync();
 
         Assert.True(samples.ContainsKey("rampart_audit_queue_depth"));
+        Assert.Equal(0, samples["rampart_admission_preparing"]);
+        Assert.Equal(0, samples["rampart_admission_queued"]);
+        Assert.Equal(0, samples["rampart_admission_arriving"]);
         Assert.Equal(0, samples["rampart_audit_spooled_total"]);
         Assert.Contains(samples.Keys, k => k.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal));
     }
