@@ -15,11 +15,11 @@ namespace Rampart.Gateway;
 
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, top to bottom: authenticated caller → admission (a bounded number of requests
-/// are prepared at once) → parse and validate → resolve the
-/// workspace → guardrails on the request → firewall rules (hours, tripwires, topics, volume limits) → apply its
-/// policy → route to a provider (retries, fallbacks) → complete or stream → guardrails on the answer (output scan,
-/// restoration, canary) → settle the volume limits with the reported usage. Each step notes what it learned on the
-/// request's <see cref="AuditEntry"/>; the audit middleware records it whatever the outcome.
+/// are parsed and scanned at once) → parse and validate → resolve the workspace → guardrails on the request → firewall
+/// rules (hours, tripwires, topics, volume limits) → apply its policy → route to a provider (retries, fallbacks) →
+/// complete or stream → guardrails on the answer (output scan, restoration, canary) → settle the volume limits with
+/// the reported usage. Each step notes what it learned on the request's <see cref="AuditEntry"/>; the audit middleware
+/// records it whatever the outcome.
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {

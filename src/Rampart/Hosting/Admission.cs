@@ -4,16 +4,16 @@ using Rampart.OpenAI;
 namespace Rampart.Hosting;
 
 /// <summary>
-/// Admission control for chat requests. Reading, parsing and scanning a request is the gateway's own work, bound by
-/// CPU and memory; only <see cref="Concurrency"/> requests whose bodies have arrived do it at once. The others wait in
-/// arrival order with nothing of theirs parsed yet, and beyond <see cref="QueueLength"/> waiting (or after <see cref="QueueTimeout"/> of waiting)
-/// they are turned away with a 503 and <c>Retry-After</c>, which the OpenAI SDKs retry on their own. Without this a
-/// burst larger than the process can serve — typically one that hits a just-started instance — piles up thousands of
-/// half-prepared requests and their provider calls, and memory with them.
+/// Admission control for chat requests. Parsing and scanning a request is the gateway's own work, bound by CPU and
+/// memory (a prompt is held several times over while it is parsed, scanned and redacted); only
+/// <see cref="Concurrency"/> requests do it at once. A request waits for its turn only once its body has arrived, so
+/// slow uploads hold no place. The others wait in arrival order with nothing of theirs parsed yet; beyond
+/// <see cref="QueueLength"/> waiting, or after <see cref="QueueTimeout"/> of waiting, they are turned away with a 503
+/// and <c>Retry-After</c>, which the OpenAI SDKs retry on their own.
 /// <para>
 /// A request leaves admission before its firewall rules and its provider call: a slow provider, a long non-streamed
 /// answer, a topic judge or an open stream never holds a place here, so neither long answers nor thousands of held
-/// streams are capped by it.
+/// streams are capped by it. What bounds requests waiting on providers is the connection cap (<see cref="ServerLimits"/>).
 /// </para>
 /// </summary>
 internal sealed class Admission : IDisposable
