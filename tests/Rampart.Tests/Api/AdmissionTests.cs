@@ -1,5 +1,4 @@
 using System.ClientModel;
-using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -12,6 +11,7 @@ using Rampart.Audit;
 using Rampart.Data;
 using Rampart.Hosting;
 using Rampart.Tests.Infrastructure;
+using static Rampart.Tests.Infrastructure.Eventually;
 
 namespace Rampart.Tests.Api;
 
@@ -103,7 +103,8 @@ public sealed class AdmissionTests(AdmissionGatewayFixture gateway)
         Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(15));
         var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!;
         Assert.Equal("The gateway is at capacity: this request waited 2 s for its turn. Retry shortly.", (string?)error["message"]);
-        Assert.Equal(0, gateway.Admission.Queued);
+        // The limiter takes a timed-out waiter off its queue just after completing it, so this may lag the answer a little.
+        await WaitUntilAsync(() => gateway.Admission.Queued == 0, "the timed-out request still counts as queued");
 
         held.Release();
         Assert.Equal(HttpStatusCode.OK, (await held.Response).StatusCode);
@@ -249,18 +250,6 @@ public sealed class AdmissionTests(AdmissionGatewayFixture gateway)
         var response = http.PostAsync("api/v1/chat/completions", body);
         await WaitUntilAsync(() => gateway.Admission.Preparing == 1, "the held request never took the place");
         return new HeldRequest(body, response);
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string failure) => WaitUntilAsync(() => Task.FromResult(condition()), failure);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(20);
-        }
     }
 
     private sealed class HeldRequest(HeldBody body, Task<HttpResponseMessage> response) : IAsyncDisposable

@@ -204,13 +204,22 @@ public class GatewayFixture : IAsyncLifetime
         return verdicts is null ? null : string.Join("; ", System.Text.Json.Nodes.JsonNode.Parse(verdicts)!.AsArray().Select(v => v!.GetValue<string>()));
     }
 
-    /// <summary>One column of this response's audit record, once the writer has flushed it.</summary>
+    /// <summary>
+    /// One column of this response's audit record, once the writer has flushed it. The record is queued just after
+    /// the answer has gone out, so the caller can be a moment ahead of it: flush and look again until it is there.
+    /// </summary>
     internal async Task<T> AuditColumnAsync<T>(HttpResponseMessage response, string column)
     {
-        await Services.GetRequiredService<AuditWriter>().FlushAsync();
-        await using var connection = await Services.GetRequiredService<Db>().OpenAsync();
         var id = response.Headers.GetValues("x-request-id").Single();
-        return await connection.QuerySingleAsync<T>($"SELECT {column} FROM audit_records WHERE id = @id", new { id });
+        IEnumerable<T> found = [];
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            await Services.GetRequiredService<AuditWriter>().FlushAsync();
+            await using var connection = await Services.GetRequiredService<Db>().OpenAsync();
+            found = await connection.QueryAsync<T>($"SELECT {column} FROM audit_records WHERE id = @id", new { id });
+            return found.Any();
+        }, $"no audit record for {id}");
+        return found.Single();
     }
 
     public HttpClient Http(string? key = null)

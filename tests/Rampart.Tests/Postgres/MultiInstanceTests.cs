@@ -10,6 +10,7 @@ using Rampart.Dashboard;
 using Rampart.Data;
 using Rampart.Tests.Infrastructure;
 using Xunit.Abstractions;
+using static Rampart.Tests.Infrastructure.Eventually;
 
 namespace Rampart.Tests.Postgres;
 
@@ -191,7 +192,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
             await using var connection = await A.ConnectAsync();
             stored = [.. await connection.QueryAsync<string>("SELECT id FROM audit_records WHERE user_id = @UserId", new { UserId = userId })];
             return stored.Count >= ids.Count;
-        }, TimeSpan.FromSeconds(30));
+        }, timeout: TimeSpan.FromSeconds(30));
 
         Assert.Equal(40, ids.Distinct().Count());
         Assert.True(ids.ToHashSet().SetEquals(stored), $"{ids.Count} requests answered, {stored.Count} audit records, {ids.Except(stored).Count()} missing");
@@ -270,16 +271,6 @@ public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutpu
         var propagation = clock.Elapsed - committed;
         output.WriteLine($"change on A took {committed.TotalMilliseconds:0} ms; B applied it {propagation.TotalMilliseconds:0} ms after that");
         return propagation;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>

@@ -124,15 +124,7 @@ public sealed class PostgresOutageTests : IAsyncLifetime
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition) => Eventually.WaitUntilAsync(condition, timeout: TimeSpan.FromSeconds(60));
 
     /// <summary>The gateway on the test's own server, writing audit batches every 100 ms so batches are under way when it stops.</summary>
     private sealed class OutageGateway(string connectionString) : GatewayFixture
