@@ -50,7 +50,10 @@ internal sealed class Admission : IDisposable
         });
     }
 
-    /// <summary>Eight per CPU: enough that requests whose bodies are still arriving do not idle the CPUs.</summary>
+    /// <summary>
+    /// Eight per CPU. Parsing and scanning are CPU work, so a few per CPU keep the CPUs busy (a body over
+    /// <see cref="ArrivalWindow"/> is still read while it holds its place); more would only hold more prompts in memory.
+    /// </summary>
     public static int DefaultConcurrency => 8 * Environment.ProcessorCount;
 
     public int Concurrency { get; }
