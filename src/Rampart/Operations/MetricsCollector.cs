@@ -4,8 +4,8 @@ using System.Diagnostics.Metrics;
 namespace Rampart.Operations;
 
 /// <summary>
-/// Listens to this process's <see cref="GatewayMetrics"/> meter (and the runtime's own <c>System.Runtime</c> meter) and
-/// keeps running totals for <c>/metrics</c>. Recording is lock-free and allocation-free once a series exists: one
+/// Listens to this process's <see cref="GatewayMetrics"/> meter, the runtime's own <c>System.Runtime</c> meter and
+/// Kestrel's connection counts (<see cref="KestrelInstruments"/>), and keeps running totals for <c>/metrics</c>. Recording is lock-free and allocation-free once a series exists: one
 /// dictionary read and one atomic add per measurement. A metric stops growing new series at
 /// <see cref="MaxSeriesPerMetric"/>; later label sets are counted in one <c>otel_metric_overflow="true"</c> series.
 /// </summary>
@@ -14,6 +14,13 @@ internal sealed class MetricsCollector : IDisposable
     public const int MaxSeriesPerMetric = 2000;
 
     private const string RuntimeMeter = "System.Runtime";
+    private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
+
+    /// <summary>
+    /// Connections open, and connections closed unanswered at the connection cap. Kestrel logs a warning for each of
+    /// the latter, which a burst turns into thousands of lines, so that log category is kept to errors and the count is here.
+    /// </summary>
+    private static readonly string[] KestrelInstruments = ["kestrel.active_connections", "kestrel.rejected_connections"];
 
     private readonly MeterListener _listener = new();
     private readonly List<MetricFamily> _families = [];
@@ -24,7 +31,9 @@ internal sealed class MetricsCollector : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter == meter || instrument.Meter.Name == RuntimeMeter)
+            // Kestrel's meter comes from this host's meter factory, like ours: another host in the process has its own.
+            if (instrument.Meter == meter || instrument.Meter.Name == RuntimeMeter
+                || (instrument.Meter.Name == KestrelMeter && instrument.Meter.Scope == meter.Scope && KestrelInstruments.Contains(instrument.Name)))
             {
                 var family = new MetricFamily(instrument);
                 lock (_familiesLock)

@@ -83,6 +83,11 @@ public sealed class DescriptorLimitTests
 
             using var probe = gateway.Http();
             Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("healthz")).StatusCode);
+
+            // Counted, not logged one line per connection (a burst would write thousands).
+            var samples = PrometheusExposition.Parse(await probe.GetStringAsync("metrics"));
+            Assert.Equal(Callers - admitted, samples.Where(s => s.Key.StartsWith("kestrel_rejected_connections", StringComparison.Ordinal)).Sum(s => s.Value));
+            Assert.DoesNotContain(gateway.Output, line => line.Contains("maximum number of concurrent connections", StringComparison.Ordinal));
             using var http = gateway.Http(masterKey);
             using var served = await ChatApi.PostAsync(http, ChatApi.Request("openai/" + FakeOpenAIServer.Models.Echo, ChatApi.NewMarker()));
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
