@@ -238,6 +238,10 @@ internal static partial class ChatCompletionsEndpoint
 
             await writer.WriteDoneAsync(cancellationToken);
         }
+        catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw CallerLeft(cancellationToken);
+        }
         catch (Exception ex) when (ex is SearchRoundException or UpstreamException)
         {
             var error = ex is SearchRoundException round ? round.Error : ((UpstreamException)ex).Error.ToApiError();
@@ -343,6 +347,10 @@ internal static partial class ChatCompletionsEndpoint
 
             await sse.WriteDoneAsync(cancellationToken);
         }
+        catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw CallerLeft(cancellationToken);
+        }
         catch (UpstreamException ex)
         {
             // After the first byte there is no retrying: the caller gets a clean error event instead.
@@ -358,6 +366,12 @@ internal static partial class ChatCompletionsEndpoint
             }
         }
     }
+
+    /// <summary>
+    /// A caller who leaves mid-stream cancels the provider call, and the provider's stream can then end in a read error
+    /// rather than a cancellation. That is the caller leaving, not the provider failing: it is recorded as such.
+    /// </summary>
+    private static OperationCanceledException CallerLeft(CancellationToken cancellationToken) => new("The caller went away.", cancellationToken);
 
     /// <summary>Counts per type and the action taken, never values: <c>x-rampart-pii: email=2; action=obfuscate</c>.</summary>
     private static void SetGuardrailHeaders(HttpResponse response, GuardrailOutcome guard)
