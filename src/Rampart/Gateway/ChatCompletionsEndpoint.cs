@@ -124,9 +124,11 @@ internal static partial class ChatCompletionsEndpoint
                 await CompleteAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && (ex is OperationCanceledException or IOException or UpstreamException or SearchRoundException))
         {
-            // The client went away; the provider call was cancelled with it. Nothing left to answer.
+            // The client went away; the provider call was cancelled with it. Nothing left to answer. Cancelling a
+            // provider's stream can end it in a read error rather than a cancellation: that too is the client leaving,
+            // not the provider failing (the stream methods leave such errors to this catch).
             LogClientGone(logger, http.TraceIdentifier);
             audit.Outcome = AuditOutcomes.ClientDisconnected;
         }
@@ -238,11 +240,7 @@ internal static partial class ChatCompletionsEndpoint
 
             await writer.WriteDoneAsync(cancellationToken);
         }
-        catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw CallerLeft(cancellationToken);
-        }
-        catch (Exception ex) when (ex is SearchRoundException or UpstreamException)
+        catch (Exception ex) when ((ex is SearchRoundException or UpstreamException) && !cancellationToken.IsCancellationRequested)
         {
             var error = ex is SearchRoundException round ? round.Error : ((UpstreamException)ex).Error.ToApiError();
             blocked = error.Code is "secret_detected" or "pii_detected" ? error : null;
@@ -347,11 +345,7 @@ internal static partial class ChatCompletionsEndpoint
 
             await sse.WriteDoneAsync(cancellationToken);
         }
-        catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw CallerLeft(cancellationToken);
-        }
-        catch (UpstreamException ex)
+        catch (UpstreamException ex) when (!cancellationToken.IsCancellationRequested)
         {
             // After the first byte there is no retrying: the caller gets a clean error event instead.
             audit.Outcome = AuditOutcomes.StreamFailed;
@@ -366,12 +360,6 @@ internal static partial class ChatCompletionsEndpoint
             }
         }
     }
-
-    /// <summary>
-    /// A caller who leaves mid-stream cancels the provider call, and the provider's stream can then end in a read error
-    /// rather than a cancellation. That is the caller leaving, not the provider failing: it is recorded as such.
-    /// </summary>
-    private static OperationCanceledException CallerLeft(CancellationToken cancellationToken) => new("The caller went away.", cancellationToken);
 
     /// <summary>Counts per type and the action taken, never values: <c>x-rampart-pii: email=2; action=obfuscate</c>.</summary>
     private static void SetGuardrailHeaders(HttpResponse response, GuardrailOutcome guard)
