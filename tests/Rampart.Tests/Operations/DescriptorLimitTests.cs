@@ -81,6 +81,9 @@ public sealed class DescriptorLimitTests
             var outcomes = await Task.WhenAll(calls);
             Assert.Equal(Callers - admitted, outcomes.Count(o => o == "refused"));
 
+            // The gateway closes the callers' connections and its provider calls; until it has, a new connection could
+            // still meet the cap.
+            await Eventually.WaitUntilAsync(() => OpenDescriptors(gateway.Id) <= idle + 8, "the callers' connections were never closed");
             using var probe = gateway.Http();
             Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("healthz")).StatusCode);
 
