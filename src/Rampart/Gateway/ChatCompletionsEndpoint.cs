@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Rampart.Audit;
 using Rampart.Auth;
 using Rampart.Guardrails;
@@ -140,7 +141,7 @@ internal static partial class ChatCompletionsEndpoint
     }
 
     /// <summary>A place in <see cref="Admission"/>; null when the gateway answered 503 instead, or the caller left while waiting.</summary>
-    private static async Task<System.Threading.RateLimiting.RateLimitLease?> EnterAsync(HttpContext http, Admission admission, CancellationToken cancellationToken)
+    private static async Task<RateLimitLease?> EnterAsync(HttpContext http, Admission admission, CancellationToken cancellationToken)
     {
         try
         {

@@ -5,9 +5,9 @@ namespace Rampart.Operations;
 
 /// <summary>
 /// Listens to this process's <see cref="GatewayMetrics"/> meter, the runtime's own <c>System.Runtime</c> meter and
-/// Kestrel's connection counts (<see cref="KestrelInstruments"/>), and keeps running totals for <c>/metrics</c>. Recording is lock-free and allocation-free once a series exists: one
-/// dictionary read and one atomic add per measurement. A metric stops growing new series at
-/// <see cref="MaxSeriesPerMetric"/>; later label sets are counted in one <c>otel_metric_overflow="true"</c> series.
+/// Kestrel's connection counts (<see cref="KestrelInstruments"/>), and keeps running totals for <c>/metrics</c>.
+/// Recording is lock-free and allocation-free once a series exists: one dictionary read and one atomic add per
+/// measurement. A metric stops growing new series at <see cref="MaxSeriesPerMetric"/>; later label sets are counted in one <c>otel_metric_overflow="true"</c> series.
 /// </summary>
 internal sealed class MetricsCollector : IDisposable
 {
