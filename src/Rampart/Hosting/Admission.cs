@@ -87,6 +87,9 @@ internal sealed class Admission : IDisposable
     public async ValueTask<(RateLimitLease? Place, ApiError? Busy)> EnterAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         await BodyArrivedAsync(request, cancellationToken);
+        // A request that follows another on its connection can get here on a socket event thread: a large prompt is
+        // parsed and scanned on the thread pool instead.
+        await SocketCompletions.LeaveEventThreadAsync(request.ContentLength);
         var lease = _limiter.AttemptAcquire();
         if (lease.IsAcquired)
         {

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Rampart.Hosting;
 
 namespace Rampart.Search;
 
@@ -41,6 +42,7 @@ internal abstract class HttpSearchBackend(HttpClient http) : ISearchBackend
                 return SearchResponse.Failed($"{Name} answered HTTP {(int)response.StatusCode}");
             }
 
+            await SocketCompletions.LeaveEventThreadAsync(response.Content.Headers.ContentLength);
             await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
             using var json = await JsonDocument.ParseAsync(body, cancellationToken: timeout.Token);
             var results = Parse(json.RootElement)

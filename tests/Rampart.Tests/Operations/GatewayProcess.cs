@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Rampart.Hosting;
 
 namespace Rampart.Tests.Operations;
 
@@ -67,6 +68,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
             start.Environment[name] = "";
         }
 
+        // Nor the test process's own choice of socket completions: the gateway makes its own unless told.
+        start.Environment.Remove(SocketCompletions.Variable);
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

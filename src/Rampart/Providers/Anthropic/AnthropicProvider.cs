@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Rampart.Hosting;
 using Rampart.OpenAI;
 
 namespace Rampart.Providers.Anthropic;
@@ -42,6 +43,7 @@ internal sealed class AnthropicProvider(
                 return await UpstreamHttp.ReadErrorAsync(Name, response, logger, timeout.Token);
             }
 
+            await SocketCompletions.LeaveEventThreadAsync(response.Content.Headers.ContentLength);
             await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
             var message = await JsonSerializer.DeserializeAsync(body, AnthropicJson.Wire.AnthropicResponse, timeout.Token);
             return message is { Type: "message", Content: not null }

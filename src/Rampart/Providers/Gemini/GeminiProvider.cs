@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Rampart.Hosting;
 using Rampart.OpenAI;
 
 namespace Rampart.Providers.Gemini;
@@ -40,6 +41,7 @@ internal sealed class GeminiProvider(
                 return await ReadErrorAsync(response, timeout.Token);
             }
 
+            await SocketCompletions.LeaveEventThreadAsync(response.Content.Headers.ContentLength);
             await using var content = await response.Content.ReadAsStreamAsync(timeout.Token);
             var answer = await JsonSerializer.DeserializeAsync(content, GeminiJson.Default.GeminiResponse, timeout.Token);
             return answer is null

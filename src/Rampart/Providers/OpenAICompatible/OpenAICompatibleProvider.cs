@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Rampart.Hosting;
 using Rampart.OpenAI;
 
 namespace Rampart.Providers.OpenAICompatible;
@@ -50,6 +51,7 @@ internal sealed class OpenAICompatibleProvider(
             }
 
             // Already read in full (ResponseContentRead): parsed from the bytes, which are kept to be sent on if nothing rewrites the answer.
+            await SocketCompletions.LeaveEventThreadAsync(response.Content.Headers.ContentLength);
             var json = await response.Content.ReadAsByteArrayAsync(timeout.Token);
             if (JsonSerializer.Deserialize(json, OpenAIJson.Wire.ChatCompletion) is not { Choices: not null } completion)
             {

@@ -1,0 +1,50 @@
+using Rampart.Hosting;
+
+namespace Rampart.Tests.Unit;
+
+public sealed class SocketCompletionsTests
+{
+    [Theory]
+    [InlineData(SocketCompletions.LargeBodyBytes)]
+    [InlineData(50L * 1024 * 1024)]
+    [InlineData(null)]
+    public async Task OnAnEventThread_ALargeBodyOrOneOfUnknownSize_IsHandledOnTheThreadPool(long? bodyBytes)
+    {
+        var (startedOnPool, sameThread, endedOnPool) = await FromOwnThreadAsync(bodyBytes);
+        Assert.False(startedOnPool);
+        Assert.False(sameThread);
+        Assert.True(endedOnPool);
+    }
+
+    [Fact]
+    public async Task OnAnEventThread_ASmallBody_StaysWhereItIs()
+    {
+        var (startedOnPool, sameThread, _) = await FromOwnThreadAsync(SocketCompletions.LargeBodyBytes - 1);
+        Assert.False(startedOnPool);
+        Assert.True(sameThread);
+    }
+
+    [Fact]
+    public async Task OnTheThreadPool_EvenALargeBody_ContinuesAtOnce()
+    {
+        var completedAtOnce = await Task.Run(() => SocketCompletions.LeaveEventThreadAsync(null).AsTask().IsCompleted);
+        Assert.True(completedAtOnce);
+    }
+
+    /// <summary>Calls the hop from a thread of its own, as a socket event thread is: not one of the pool's.</summary>
+    private static Task<(bool StartedOnPool, bool SameThread, bool EndedOnPool)> FromOwnThreadAsync(long? bodyBytes)
+    {
+        var result = new TaskCompletionSource<(bool, bool, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() => _ = HopAsync()) { IsBackground = true };
+        thread.Start();
+        return result.Task;
+
+        async Task HopAsync()
+        {
+            // Thread objects, not managed thread ids: an id is reused once its thread has ended.
+            var started = Thread.CurrentThread;
+            await SocketCompletions.LeaveEventThreadAsync(bodyBytes);
+            result.SetResult((started.IsThreadPoolThread, Thread.CurrentThread == started, Thread.CurrentThread.IsThreadPoolThread));
+        }
+    }
+}
