@@ -131,14 +131,15 @@ internal static partial class UpstreamHttp
 
     /// <summary>
     /// The events of a server-sent event stream, parsed by <paramref name="parse"/> (null results are skipped).
-    /// Each event must arrive within <paramref name="idle"/>; a broken or stalled stream ends in an <see cref="UpstreamException"/>.
+    /// Each event must arrive within <paramref name="idle"/> and be at most 16 MB; a broken, stalled or runaway stream ends in an
+    /// <see cref="UpstreamException"/>.
     /// </summary>
     public static async IAsyncEnumerable<T> ReadEventsAsync<T>(
         string provider, Stream body, SseItemParser<T?> parse, CancellationTokenSource timeout, TimeSpan idle,
         [EnumeratorCancellation] CancellationToken cancellationToken)
         where T : class
     {
-        var events = SseParser.Create(body, parse).EnumerateAsync(timeout.Token);
+        var events = SseParser.Create(new BoundedEventStream(body, BoundedEventStream.DefaultMaxEventBytes), parse).EnumerateAsync(timeout.Token);
         await using var enumerator = events.GetAsyncEnumerator(timeout.Token);
         while (true)
         {
@@ -157,6 +158,11 @@ internal static partial class UpstreamHttp
             catch (JsonException)
             {
                 throw new UpstreamException(new UpstreamError(UpstreamErrorKind.Failed, provider, $"Provider '{provider}' sent a stream event that could not be read."));
+            }
+            catch (EventTooLargeException ex)
+            {
+                throw new UpstreamException(new UpstreamError(UpstreamErrorKind.Failed, provider,
+                    $"Provider '{provider}' sent a stream event larger than {ex.MaxEventBytes / (1024 * 1024)} MB; the stream was abandoned."));
             }
             catch (Exception ex) when (ToUpstreamError(provider, ex, idle, cancellationToken) is { } error)
             {

@@ -174,6 +174,23 @@ public sealed class UpstreamFailureTests(GatewayFixture gateway)
         Assert.DoesNotContain("[DONE]", events);
     }
 
+    [Fact]
+    public async Task Stream_UpstreamEventThatNeverEnds_IsCutOffAt16MB_WithAnErrorEvent()
+    {
+        var marker = ChatApi.NewMarker();
+
+        var (events, status) = await StreamAsync(FakeOpenAIServer.Models.StreamEndlessEvent, marker);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(3, events.Count - 1);
+        Assert.All(events.SkipLast(1), e => Assert.Null(JsonNode.Parse(e)!["error"]));
+        var error = JsonNode.Parse(events[^1])!["error"];
+        Assert.NotNull(error);
+        Assert.Contains("larger than 16 MB", error.Text("message"), StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", events);
+        await gateway.Upstream.AbortedAsync(marker).WaitAsync(AbortWait);
+    }
+
     [Theory]
     [InlineData(FakeOpenAIServer.Models.BadRequest, 400)]
     [InlineData(FakeOpenAIServer.Models.RateLimited, 429)]

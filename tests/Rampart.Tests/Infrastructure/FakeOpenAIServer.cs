@@ -36,6 +36,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         public const string Garbage = "fake-garbage";
         public const string StreamError = "fake-stream-error";
 
+        /// <summary>Three events, then one that never ends: 17 MB of a single <c>data:</c> line, then a wait for the abort.</summary>
+        public const string StreamEndlessEvent = "fake-stream-endless-event";
+
         /// <summary><c>fake-flaky-N</c>: the first N requests with the same last user message fail with 500, then it answers.</summary>
         public const string FlakyPrefix = "fake-flaky-";
 
@@ -258,6 +261,27 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             if (model == Models.StreamError && i == 3)
             {
                 await WriteSplitAsync(http, "data: {\"error\":{\"message\":\"The model overloaded mid-stream.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n", random);
+                return;
+            }
+
+            if (model == Models.StreamEndlessEvent && i == 3)
+            {
+                var piece = new string('a', 64 * 1024);
+                await http.Response.WriteAsync("data: {\"id\":\"");
+                try
+                {
+                    for (var sent = 0; sent < 17 * 1024 * 1024; sent += piece.Length)
+                    {
+                        await http.Response.WriteAsync(piece, http.RequestAborted);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException)
+                {
+                    Aborted(marker);
+                    return;
+                }
+
+                await WaitForAbortAsync(http, marker);
                 return;
             }
 
