@@ -9,7 +9,11 @@ internal static class ProviderServices
         var cleartextHttp2 = configuration.GetValue(UpstreamHttpVersion.Setting, false);
         services.AddHttpClient(ProviderCatalog.HttpClientName)
             // Timeouts are ours (per request, and idle per stream event), so the client's own is off.
-            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigureHttpClient(client =>
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.MaxResponseContentBufferSize = UpstreamHttp.MaxAnswerBytes;
+            })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),

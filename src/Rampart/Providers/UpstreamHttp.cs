@@ -13,6 +13,12 @@ internal static partial class UpstreamHttp
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
+    /// <summary>
+    /// Largest non-streamed answer buffered from a provider (the client's own default is 2 GB). Far above any real
+    /// answer, even with log probabilities for every token; what it stops is a broken or hostile endpoint filling memory.
+    /// </summary>
+    public const int MaxAnswerBytes = 64 * 1024 * 1024;
+
     /// <summary>Reads a non-success answer into an error value: 401/403 are the gateway's problem, other 4xx the caller's, the rest the provider's.</summary>
     public static async Task<UpstreamError> ReadErrorAsync(string provider, HttpResponseMessage response, ILogger logger, CancellationToken cancellationToken)
     {
@@ -83,6 +89,8 @@ internal static partial class UpstreamHttp
         {
             OperationCanceledException => new UpstreamError(UpstreamErrorKind.TimedOut, provider,
                 $"Provider '{provider}' did not answer within {requestTimeout.TotalSeconds:0.#} seconds."),
+            HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded } => new UpstreamError(UpstreamErrorKind.Failed, provider,
+                $"Provider '{provider}' sent an answer beyond the gateway's limits ({MaxAnswerBytes / (1024 * 1024)} MB of body, 64 KB of headers)."),
             HttpRequestException { HttpRequestError: var kind } => new UpstreamError(UpstreamErrorKind.Failed, provider,
                 $"The connection to provider '{provider}' failed ({Describe(kind)})."),
             IOException => new UpstreamError(UpstreamErrorKind.Failed, provider, $"The connection to provider '{provider}' was interrupted."),

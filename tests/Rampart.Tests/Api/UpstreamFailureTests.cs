@@ -99,6 +99,20 @@ public sealed class UpstreamFailureTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task UpstreamAnswerOver64MB_Returns502_WithoutBufferingIt()
+    {
+        var marker = ChatApi.NewMarker();
+
+        using var response = await PostAsync(FakeOpenAIServer.Models.HugeAnswer, marker);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = await ChatApi.ErrorAsync(response);
+        Assert.Equal("upstream_error", error.Text("code"));
+        Assert.Contains("beyond the gateway's limits (64 MB of body", error.Text("message"), StringComparison.Ordinal);
+        await gateway.Upstream.AbortedAsync(marker).WaitAsync(AbortWait);
+    }
+
+    [Fact]
     public async Task Stream_UpstreamHangsBeforeHeaders_Returns504Status()
     {
         var marker = ChatApi.NewMarker();

@@ -34,6 +34,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         /// <summary>Streams the pieces over and over, one event every 100 ms, for over a minute: long enough to be cut off.</summary>
         public const string SlowStream = "fake-slow-stream";
         public const string Garbage = "fake-garbage";
+
+        /// <summary>A non-streamed answer that starts and never ends: 1 GB of one string, then a wait for the abort.</summary>
+        public const string HugeAnswer = "fake-huge-answer";
         public const string StreamError = "fake-stream-error";
 
         /// <summary>Three events, then one that never ends: 17 MB of a single <c>data:</c> line, then a wait for the abort.</summary>
@@ -212,6 +215,27 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 return;
             case Models.Reset:
                 http.Abort();
+                return;
+            case Models.HugeAnswer:
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"fake-huge-answer\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
+                try
+                {
+                    var piece = new string('a', 64 * 1024);
+                    for (var sent = 0L; sent < 1024L * 1024 * 1024; sent += piece.Length)
+                    {
+                        await http.Response.WriteAsync(piece, http.RequestAborted);
+                    }
+
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException)
+                {
+                    Aborted(marker);
+                    return;
+                }
+
+                // Writes to a connection the reader has closed may be discarded before the abort is noticed.
+                await WaitForAbortAsync(http, marker);
                 return;
             case Models.Garbage:
                 http.Response.ContentType = "application/json";

@@ -37,14 +37,23 @@ public sealed class SocketCompletionsTests
         var result = new TaskCompletionSource<(bool, bool, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() => _ = HopAsync()) { IsBackground = true };
         thread.Start();
-        return result.Task;
+        return result.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         async Task HopAsync()
         {
-            // Thread objects, not managed thread ids: an id is reused once its thread has ended.
-            var started = Thread.CurrentThread;
-            await SocketCompletions.LeaveEventThreadAsync(bodyBytes);
-            result.SetResult((started.IsThreadPoolThread, Thread.CurrentThread == started, Thread.CurrentThread.IsThreadPoolThread));
+            try
+            {
+                // The Thread object, not its managed id (reused once the thread ends); and nothing read from it after
+                // the hop, as a thread that has ended refuses to tell its state.
+                var started = Thread.CurrentThread;
+                var startedOnPool = started.IsThreadPoolThread;
+                await SocketCompletions.LeaveEventThreadAsync(bodyBytes);
+                result.SetResult((startedOnPool, Thread.CurrentThread == started, Thread.CurrentThread.IsThreadPoolThread));
+            }
+            catch (Exception e)
+            {
+                result.TrySetException(e);
+            }
         }
     }
 }
