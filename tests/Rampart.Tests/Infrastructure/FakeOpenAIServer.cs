@@ -218,24 +218,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 return;
             case Models.HugeAnswer:
                 http.Response.ContentType = "application/json";
-                await http.Response.WriteAsync("{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"fake-huge-answer\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
-                try
-                {
-                    var piece = new string('a', 64 * 1024);
-                    for (var sent = 0L; sent < 1024L * 1024 * 1024; sent += piece.Length)
-                    {
-                        await http.Response.WriteAsync(piece, http.RequestAborted);
-                    }
-
-                }
-                catch (Exception e) when (e is OperationCanceledException or IOException)
-                {
-                    Aborted(marker);
-                    return;
-                }
-
-                // Writes to a connection the reader has closed may be discarded before the abort is noticed.
-                await WaitForAbortAsync(http, marker);
+                await WriteEndlessAsync(http, marker,
+                    "{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"fake-huge-answer\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
+                    1024L * 1024 * 1024);
                 return;
             case Models.Garbage:
                 http.Response.ContentType = "application/json";
@@ -290,22 +275,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
             if (model == Models.StreamEndlessEvent && i == 3)
             {
-                var piece = new string('a', 64 * 1024);
-                await http.Response.WriteAsync("data: {\"id\":\"");
-                try
-                {
-                    for (var sent = 0; sent < 17 * 1024 * 1024; sent += piece.Length)
-                    {
-                        await http.Response.WriteAsync(piece, http.RequestAborted);
-                    }
-                }
-                catch (Exception e) when (e is OperationCanceledException or IOException)
-                {
-                    Aborted(marker);
-                    return;
-                }
-
-                await WaitForAbortAsync(http, marker);
+                await WriteEndlessAsync(http, marker, "data: {\"id\":\"", 17 * 1024 * 1024);
                 return;
             }
 
@@ -468,6 +438,28 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         await Delta(new JsonObject { ["content"] = CompletionText, ["reasoning_content"] = null });
         await Delta(new JsonObject(), "stop");
         await WriteSplitAsync(http, "data: [DONE]\n\n", random);
+    }
+
+    /// <summary><paramref name="start"/>, then <paramref name="bytes"/> of one long string, and no end: waits for the reader to give up.</summary>
+    private async Task WriteEndlessAsync(HttpContext http, string marker, string start, long bytes)
+    {
+        await http.Response.WriteAsync(start);
+        var piece = new string('a', 64 * 1024);
+        try
+        {
+            for (var sent = 0L; sent < bytes; sent += piece.Length)
+            {
+                await http.Response.WriteAsync(piece, http.RequestAborted);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            Aborted(marker);
+            return;
+        }
+
+        // Writes to a connection the reader has closed may be discarded before the abort is noticed.
+        await WaitForAbortAsync(http, marker);
     }
 
     private async Task WaitForAbortAsync(HttpContext http, string marker)
