@@ -5,7 +5,7 @@ namespace Rampart.Hosting;
 /// completion from its epoll thread to the thread pool: one queue hop, and on a busy CPU one thread switch, per socket
 /// event; a relayed stream has one per chunk from the provider. An operator can set
 /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> to run them on the event threads instead (one per CPU),
-/// as benchmark-tuned ASP.NET servers do: measured 10–14 % less CPU per streamed answer on one CPU (docs/benchmarks.md).
+/// as benchmark-tuned ASP.NET servers do: measured about 11 % less CPU per streamed answer on one CPU (docs/benchmarks.md).
 /// <para>
 /// It is not the default because of what it asks of every line after an <c>await</c> on a socket: nothing there may
 /// block or run long, since the event thread serves every socket assigned to it. The gateway keeps to that — Kestrel
