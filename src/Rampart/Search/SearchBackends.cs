@@ -36,7 +36,8 @@ internal abstract class HttpSearchBackend(HttpClient http) : ISearchBackend
         try
         {
             using var request = CreateRequest(query, limits.MaxResults);
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            // Read whole within the timeout and the client's size limit (WebSearch.MaxAnswerBytes), then parsed.
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
                 return SearchResponse.Failed($"{Name} answered HTTP {(int)response.StatusCode}");
@@ -55,6 +56,10 @@ internal abstract class HttpSearchBackend(HttpClient http) : ISearchBackend
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return SearchResponse.Failed($"{Name} did not answer within {limits.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
+        {
+            return SearchResponse.Failed($"{Name} sent an answer larger than {WebSearch.MaxAnswerBytes / (1024 * 1024)} MB");
         }
         catch (HttpRequestException ex)
         {

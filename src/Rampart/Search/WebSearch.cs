@@ -14,6 +14,9 @@ internal sealed class WebSearch
 {
     public const string HttpClientName = "search";
 
+    /// <summary>Largest answer read from a search engine: a page of results is tens of kilobytes.</summary>
+    public const int MaxAnswerBytes = 4 * 1024 * 1024;
+
     private static readonly Uri BravePublic = new("https://api.search.brave.com/");
     private static readonly Uri TavilyPublic = new("https://api.tavily.com/");
 
@@ -130,7 +133,11 @@ internal static class SearchServices
     {
         // The per-search timeout is ours; redirects are not followed, so a result page cannot steer the gateway elsewhere.
         services.AddHttpClient(WebSearch.HttpClientName)
-            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigureHttpClient(client =>
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.MaxResponseContentBufferSize = WebSearch.MaxAnswerBytes;
+            })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),

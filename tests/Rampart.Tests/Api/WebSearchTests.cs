@@ -204,6 +204,7 @@ public sealed class WebSearchTests(WebSearchFixture gateway) : IClassFixture<Web
     [Theory]
     [InlineData("fail-search", "searxng answered HTTP 500")]
     [InlineData("hang-search", "searxng did not answer within 1 s")]
+    [InlineData("huge-search", "searxng sent an answer larger than 4 MB")]
     public async Task BackendFailure_ModelIsToldAndAnswersPromptly(string trigger, string reason)
     {
         using var http = await CallerAsync();

@@ -15,7 +15,7 @@ namespace Rampart.Tests.Infrastructure;
 /// instance path: <see cref="BaseUrl"/> is <c>/searxng</c>, <see cref="UrlOf"/> gives others), Brave's
 /// (<c>GET /brave/res/v1/web/search</c>, key in <c>X-Subscription-Token</c>) and Tavily's (<c>POST /tavily/search</c>, bearer
 /// key). Every search is recorded with its engine and key. A query containing <c>fail-search</c> gets HTTP 500; one
-/// containing <c>hang-search</c> never answers. Otherwise two results, the first at <see cref="UrlFor"/> of the query, the
+/// containing <c>hang-search</c> never answers; one containing <c>huge-search</c> starts an answer that never ends. Otherwise two results, the first at <see cref="UrlFor"/> of the query, the
 /// second carrying an injection attempt.
 /// </summary>
 public sealed class FakeSearxngServer : IAsyncDisposable
@@ -114,6 +114,28 @@ public sealed class FakeSearxngServer : IAsyncDisposable
         if (query.Contains("hang-search", StringComparison.Ordinal))
         {
             await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return true;
+        }
+
+        if (query.Contains("huge-search", StringComparison.Ordinal))
+        {
+            // A page of results that never ends: one snippet of a gigabyte, written until the reader gives up.
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync("{\"results\":[{\"title\":\"t\",\"url\":\"https://docs.example.test/\",\"content\":\"");
+            var piece = new string('x', 64 * 1024);
+            try
+            {
+                for (var sent = 0L; sent < 1024L * 1024 * 1024; sent += piece.Length)
+                {
+                    await http.Response.WriteAsync(piece, http.RequestAborted);
+                }
+
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
+
             return true;
         }
 
