@@ -365,6 +365,11 @@ internal static partial class ChatCompletionsEndpoint
     /// <summary>Counts per type and the action taken, never values: <c>x-rampart-pii: email=2; action=obfuscate</c>.</summary>
     private static void SetGuardrailHeaders(HttpResponse response, GuardrailOutcome guard)
     {
+        if (guard.Hits.Count == 0)
+        {
+            return;
+        }
+
         if (guard.Secrets.Any())
         {
             response.Headers["x-rampart-secrets"] = RequestGuard.Summary(guard.Secrets, guard.Blocked is null ? guard.SecretsMode : "block");

@@ -70,20 +70,34 @@ internal static class RequestGuard
         var secrets = SecretScanner.Default.Scan(text);
         var pii = piiMode != "disabled" ? PiiScanner.Scan(text) : [];
 
-        // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
-        pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
-        hits.AddRange(secrets.Select(s => new GuardrailHit(s.Kind, location, IsSecret: true)));
-        hits.AddRange(pii.Select(p => new GuardrailHit(p.Kind, location, IsSecret: false)));
-
-        var replace = new List<(Finding Finding, string Placeholder)>();
-        if (secretsMode == SecretModes.Redact)
+        if (secrets.Count == 0 && pii.Count == 0)
         {
-            replace.AddRange(secrets.Select(s => (s, SecretPlaceholder)));
+            return null; // the common case, and no allocation for it
         }
 
-        if (piiMode == "obfuscate")
+        // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
+        if (secrets.Count > 0 && pii.Count > 0)
         {
-            replace.AddRange(pii.Select(p => (p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind))));
+            pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
+        }
+
+        var replace = new List<(Finding Finding, string Placeholder)>();
+        foreach (var secret in secrets)
+        {
+            hits.Add(new GuardrailHit(secret.Kind, location, IsSecret: true));
+            if (secretsMode == SecretModes.Redact)
+            {
+                replace.Add((secret, SecretPlaceholder));
+            }
+        }
+
+        foreach (var p in pii)
+        {
+            hits.Add(new GuardrailHit(p.Kind, location, IsSecret: false));
+            if (piiMode == "obfuscate")
+            {
+                replace.Add((p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind)));
+            }
         }
 
         return replace.Count == 0 ? null : Redact(text, replace);

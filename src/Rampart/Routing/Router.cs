@@ -49,7 +49,8 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
                 continue;
             }
 
-            var upstream = request with { Model = choice.StandsInFor is null ? target.Model : Providers.Demo.DemoProvider.ModelName };
+            var model = choice.StandsInFor is null ? target.Model : Providers.Demo.DemoProvider.ModelName;
+            var upstream = request.Model == model ? request : request with { Model = model };
             for (var attempt = 0; ; attempt++)
             {
                 calls++;

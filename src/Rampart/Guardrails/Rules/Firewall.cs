@@ -32,7 +32,9 @@ internal sealed class Firewall(IVolumeLimiter limiter, IPriceTable prices, Topic
             return pass.Refuse("Outside allowed hours", ApiError.PermissionDenied(closed.Message, "outside_allowed_hours") with { RetryAfter = closed.UntilOpen });
         }
 
-        var texts = CallerTexts.Of(request, includeToolResults: true).ToList();
+        // The caller's texts (with a location string each) only when a rule reads them: most workspaces have none.
+        var readsText = tripwires.Mode != TripwirePolicy.Off || policy.BlockedTopics is { Count: > 0 } || policy.TopicJudge is not null;
+        List<CallerText> texts = readsText ? [.. CallerTexts.Of(request, includeToolResults: true)] : [];
         if (tripwires.Mode != TripwirePolicy.Off)
         {
             var hits = InjectionTripwires.Inspect(texts);
@@ -50,7 +52,7 @@ internal sealed class Firewall(IVolumeLimiter limiter, IPriceTable prices, Topic
             }
         }
 
-        var ownText = texts.Where(t => !IsToolResult(request, t)).ToList();
+        var ownText = texts.FindAll(t => !IsToolResult(request, t));
         if (TopicRules.FirstMatch(policy.BlockedTopics ?? [], ownText) is var (rule, location))
         {
             return pass.Refuse($"Blocked by rule '{rule.Name}'", ContentPolicy($"Blocked by rule '{rule.Name}' ({location}).", location));

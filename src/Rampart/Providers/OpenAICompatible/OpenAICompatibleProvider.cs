@@ -44,7 +44,8 @@ internal sealed class OpenAICompatibleProvider(
         timeout.CancelAfter(timeouts.Request);
         try
         {
-            using var response = await SendAsync(request with { Stream = null, StreamOptions = null }, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            var unstreamed = request is { Stream: null, StreamOptions: null } ? request : request with { Stream = null, StreamOptions = null };
+            using var response = await SendAsync(unstreamed, HttpCompletionOption.ResponseContentRead, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
                 return await UpstreamHttp.ReadErrorAsync(Name, response, logger, timeout.Token);
@@ -73,7 +74,7 @@ internal sealed class OpenAICompatibleProvider(
 
     public Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken) =>
         UpstreamHttp.OpenStreamAsync(Name, timeouts, logger,
-            ct => SendAsync(request with { Stream = true }, HttpCompletionOption.ResponseHeadersRead, ct),
+            ct => SendAsync(request.Stream == true ? request : request with { Stream = true }, HttpCompletionOption.ResponseHeadersRead, ct),
             (response, body, timeout) => ReadChunksAsync(response, body, timeout, cancellationToken),
             cancellationToken);
 
