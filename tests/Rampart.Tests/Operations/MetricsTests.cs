@@ -89,13 +89,12 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
         using var response = await ChatApi.PostAsync(gateway.Http(key), ChatApi.Request(workspace.Name, ChatApi.NewMarker()));
         var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
         // Counted from the finished audit record, which can complete just after the caller has the answer.
+        (string, string)[] okRequest = [("outcome", "ok"), ("route", "chat_completions"), ("status_class", "2xx"), ("workspace", workspace.Name)];
         IReadOnlyDictionary<string, double> after = new Dictionary<string, double>();
-        await Eventually.WaitUntilAsync(async () =>
-            (after = await gateway.ScrapeAsync()).Value(Requests, ("outcome", "ok"), ("route", "chat_completions"), ("status_class", "2xx"), ("workspace", workspace.Name)) > 0,
-            "the request never showed up in the metrics");
+        await Eventually.WaitUntilAsync(async () => (after = await gateway.ScrapeAsync()).Value(Requests, okRequest) > 0, "the request never showed up in the metrics");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(1, after.Value(Requests, ("outcome", "ok"), ("route", "chat_completions"), ("status_class", "2xx"), ("workspace", workspace.Name)));
+        Assert.Equal(1, after.Value(Requests, okRequest));
         var tokens = new[] { ("model", FakeOpenAIServer.Models.Echo), ("provider", "openai"), ("workspace", workspace.Name) };
         Assert.Equal(usage["prompt_tokens"]!.GetValue<long>(), after.Value("rampart_tokens_total", [.. tokens, ("type", "prompt")]));
         Assert.Equal(usage["completion_tokens"]!.GetValue<long>(), after.Value("rampart_tokens_total", [.. tokens, ("type", "completion")]));
