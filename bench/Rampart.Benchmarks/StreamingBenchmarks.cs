@@ -15,6 +15,7 @@ namespace Rampart.Benchmarks;
 public class StreamingBenchmarks
 {
     private string[] _deltas = [];
+    private string[] _prose = [];
     private PiiVault _vault = null!;
 
     // A content event as OpenAI sends it (the load benchmark's mock sends the same shape).
@@ -34,6 +35,8 @@ public class StreamingBenchmarks
         var phone = _vault.PlaceholderFor("PHONE", "+44 20 7946 0958");
         var answer = string.Concat(Enumerable.Repeat($"I have written to {email} and will call {phone} tomorrow about the invoice [draft]. ", 20))[..2000];
         _deltas = [.. answer.Chunk(20).Select(c => new string(c))];
+        var prose = string.Concat(Enumerable.Repeat("I have written to the team and will call them tomorrow about the invoice draft. ", 30))[..2000];
+        _prose = [.. prose.Chunk(20).Select(c => new string(c))];
     }
 
     /// <summary>One upstream event read (after the stream's previous one) and written to the caller as it came (nothing rewrote it), 100 times.</summary>
@@ -58,6 +61,22 @@ public class StreamingBenchmarks
         }
     }
 
+    /// <summary>
+    /// One upstream event read and written to the caller through the answer rewriter of a request whose prompt had PII
+    /// (the vault holds placeholders) while the event holds none, 100 times: what every event of such a stream costs.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = 100)]
+    public async Task RewriteAndRelayPerChunk_NothingToRestore()
+    {
+        var rewriter = AnswerRewriter.Create(null, _vault)!;
+        ChatCompletionChunk? previous = null;
+        for (var i = 0; i < 100; i++)
+        {
+            previous = OpenAICompatibleProvider.ReadChunk(Event, previous)!;
+            await _sse.WriteAsync(rewriter.Rewrite(previous)!, default);
+        }
+    }
+
     /// <summary>100 deltas through restoration; divide by 100 for the per-chunk figure.</summary>
     [Benchmark(OperationsPerInvoke = 100)]
     public int RestorePerChunk()
@@ -79,6 +98,20 @@ public class StreamingBenchmarks
         var lane = new TextLane(new OutputScanner(scanPii: true), _vault);
         var length = 0;
         foreach (var delta in _deltas)
+        {
+            length += lane.Push(delta).Length;
+        }
+
+        return length + lane.Flush().Length;
+    }
+
+    /// <summary>100 deltas of prose with no digit, '@' or secret keyword through output scanning (secrets and PII).</summary>
+    [Benchmark(OperationsPerInvoke = 100)]
+    public int ScanPerChunk_PlainProse()
+    {
+        var lane = new TextLane(new OutputScanner(scanPii: true), null);
+        var length = 0;
+        foreach (var delta in _prose)
         {
             length += lane.Push(delta).Length;
         }

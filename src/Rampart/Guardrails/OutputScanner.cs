@@ -18,39 +18,48 @@ internal sealed class OutputScanner(bool scanPii)
 
     public int PiiRedacted => _pii;
 
-    public string Redact(string context, string segment)
+    /// <summary>
+    /// Redacts what is found in <paramref name="segment"/>, the end of <paramref name="text"/> (the text already sent
+    /// before it, then the segment). <paramref name="secrets"/>: whether the text may hold a secret rule's keyword; the
+    /// caller tracks that as the text grows, since without one no rule can match. Returns the segment itself when
+    /// nothing in it is found.
+    /// </summary>
+    public string Redact(string text, string segment, bool secrets)
     {
-        var text = context + segment;
-        var findings = SecretScanner.Default.Scan(text).Select(f => (Finding: f, Placeholder: RequestGuard.SecretPlaceholder)).ToList();
-        if (scanPii)
-        {
-            findings.AddRange(PiiScanner.Scan(text)
-                .Where(p => !findings.Exists(s => p.Start < s.Finding.End && s.Finding.Start < p.End))
-                .Select(p => (Finding: p, Placeholder: PiiTypes.Placeholder(p.Kind))));
-        }
+        var offset = text.Length - segment.Length;
+        var secretFindings = secrets ? SecretScanner.Default.Scan(text) : null;
+        var piiFindings = scanPii && PiiScanner.MayFind(text) ? PiiScanner.Scan(text) : null;
 
-        // Only what lies in the new segment can still be changed; a value that began in text already sent
-        // has its remaining part redacted.
-        var offset = context.Length;
-        var relevant = findings.Where(f => f.Finding.End > offset).OrderBy(f => f.Finding.Start).ToList();
-        if (relevant.Count == 0)
-        {
-            return segment;
-        }
-
-        var builder = new StringBuilder(segment.Length);
+        // Both lists are in text order. Secrets win a span: PII overlapping one is dropped. Only what lies in the new
+        // segment can still be changed; a value that began in text already sent has its remaining part redacted.
+        StringBuilder? builder = null;
         var position = 0;
-        foreach (var (finding, placeholder) in relevant)
+        int s = 0, p = 0;
+        while (true)
         {
+            while (piiFindings is not null && p < piiFindings.Count && secretFindings is not null && Overlaps(secretFindings, piiFindings[p]))
+            {
+                p++;
+            }
+
+            var takeSecret = secretFindings is not null && s < secretFindings.Count
+                && (piiFindings is null || p >= piiFindings.Count || secretFindings[s].Start < piiFindings[p].Start);
+            if (!takeSecret && (piiFindings is null || p >= piiFindings.Count))
+            {
+                break;
+            }
+
+            var finding = takeSecret ? secretFindings![s++] : piiFindings![p++];
             var start = Math.Max(finding.Start - offset, 0);
-            if (start < position)
+            if (finding.End <= offset || start < position)
             {
                 continue;
             }
 
-            builder.Append(segment, position, start - position).Append(placeholder);
+            builder ??= new StringBuilder(segment.Length + 32);
+            builder.Append(segment, position, start - position).Append(takeSecret ? RequestGuard.SecretPlaceholder : PiiTypes.Placeholder(finding.Kind));
             position = finding.End - offset;
-            if (placeholder == RequestGuard.SecretPlaceholder)
+            if (takeSecret)
             {
                 _secrets++;
             }
@@ -60,7 +69,20 @@ internal sealed class OutputScanner(bool scanPii)
             }
         }
 
-        return builder.Append(segment, position, segment.Length - position).ToString();
+        return builder is null ? segment : builder.Append(segment, position, segment.Length - position).ToString();
+    }
+
+    private static bool Overlaps(List<Finding> findings, Finding other)
+    {
+        foreach (var finding in findings)
+        {
+            if (other.Start < finding.End && finding.Start < other.End)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -36,7 +36,22 @@ internal sealed class AnswerRewriter
 
     public OutputScanner? Scanner => _scanner;
 
-    public ChatCompletion Rewrite(ChatCompletion completion) => completion with
+    /// <summary>The answer with its texts checked and restored; the answer itself (sent as the provider's bytes) when that changed nothing.</summary>
+    public ChatCompletion Rewrite(ChatCompletion completion)
+    {
+        var rewritten = RewriteTexts(completion);
+        for (var i = 0; i < completion.Choices.Count; i++)
+        {
+            if (!SameText(completion.Choices[i].Message, rewritten.Choices[i].Message))
+            {
+                return rewritten;
+            }
+        }
+
+        return completion;
+    }
+
+    private ChatCompletion RewriteTexts(ChatCompletion completion) => completion with
     {
         Choices = [.. completion.Choices.Select(choice => choice with
         {
@@ -54,10 +69,15 @@ internal sealed class AnswerRewriter
         })],
     };
 
-    /// <summary>The chunk as it may leave now, or null when everything in it is being held back.</summary>
+    /// <summary>
+    /// The chunk as it may leave now, or null when everything in it is being held back. A chunk that comes through
+    /// unchanged (the usual case when only placeholders are restored) is returned as it came, so it is sent as the
+    /// provider's bytes rather than serialised again.
+    /// </summary>
     public ChatCompletionChunk? Rewrite(ChatCompletionChunk chunk)
     {
         _last = chunk;
+        var changed = false;
         var choices = new List<ChunkChoice>(chunk.Choices.Count);
         foreach (var choice in chunk.Choices)
         {
@@ -74,11 +94,18 @@ internal sealed class AnswerRewriter
 
             if (!IsEmpty(rewritten) || finished || choice.Logprobs is not null || choice.Extra is { Count: > 0 })
             {
-                choices.Add(choice with { Delta = rewritten });
+                var same = SameText(delta, rewritten);
+                choices.Add(same ? choice : choice with { Delta = rewritten });
+                changed |= !same;
+            }
+            else
+            {
+                changed = true;
             }
         }
 
-        return choices.Count == 0 && chunk.Usage is null && chunk.Choices.Count > 0 ? null : chunk with { Choices = choices };
+        return choices.Count == 0 && chunk.Usage is null && chunk.Choices.Count > 0 ? null
+            : changed ? chunk with { Choices = choices } : chunk;
     }
 
     /// <summary>Anything still held when the stream ends without a finish reason, as final chunks.</summary>
@@ -182,6 +209,62 @@ internal sealed class AnswerRewriter
         }
 
         return lane;
+    }
+
+    /// <summary>Whether rewriting left every text of a delta as it was (the rewritten delta is a copy either way).</summary>
+    private static bool SameText(ChatDelta original, ChatDelta rewritten)
+    {
+        if (original.Content != rewritten.Content || original.ReasoningContent != rewritten.ReasoningContent
+            || original.Refusal != rewritten.Refusal)
+        {
+            return false;
+        }
+
+        var (before, after) = (original.ToolCalls, rewritten.ToolCalls);
+        if (before is null || after is null)
+        {
+            return before is null && after is null;
+        }
+
+        if (before.Count != after.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < before.Count; i++)
+        {
+            if (before[i].Index != after[i].Index || before[i].Function?.Arguments != after[i].Function?.Arguments)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameText(ChatMessage original, ChatMessage rewritten)
+    {
+        if (original.Content?.Text != rewritten.Content?.Text || original.ReasoningContent != rewritten.ReasoningContent
+            || original.Refusal != rewritten.Refusal)
+        {
+            return false;
+        }
+
+        var (before, after) = (original.ToolCalls, rewritten.ToolCalls);
+        if (before is null || after is null)
+        {
+            return before is null && after is null;
+        }
+
+        for (var i = 0; i < before.Count; i++)
+        {
+            if (before[i].Function?.Arguments != after[i].Function?.Arguments)
+            {
+                return false;
+            }
+        }
+
+        return before.Count == after.Count;
     }
 
     private static bool IsEmpty(ChatDelta delta) =>

@@ -1,6 +1,7 @@
 using System.Text;
 using Rampart.Guardrails;
 using Rampart.Guardrails.Rules;
+using Rampart.Guardrails.Secrets;
 
 namespace Rampart.Streaming;
 
@@ -10,9 +11,10 @@ namespace Rampart.Streaming;
 /// originals. It holds back only what must wait: a trailing fragment that could still grow into a known
 /// placeholder, a trailing fragment that could be the start of the firewall's canary, and — when scanning — the
 /// word (or number group) being written, so a value is never let out half-checked. Everything before that leaves
-/// at once.
+/// at once. <paramref name="trackKeywords"/> false scans every segment for secrets, the reference that tracking where
+/// keywords were seen is tested against.
 /// </summary>
-internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTrap? canary = null)
+internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTrap? canary = null, bool trackKeywords = true)
 {
     /// <summary>How much already-sent text is kept as context for the output scan ("password: " before a value).</summary>
     private const int ContextLength = 256;
@@ -21,7 +23,18 @@ internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTr
     private const int MaxHeldForScan = 1024;
 
     private string _scanPending = "";
+
+    // The context is the end of the last scanned text (from _contextStart on): no copy is made of it unless a
+    // segment was redacted.
     private string _scanContext = "";
+    private int _contextStart;
+
+    // Where a secret rule's keyword was last possibly seen, counted in characters released by the scan: a rule can
+    // only match a text that holds one of the keywords, so a segment is scanned for secrets only when one is in its
+    // context (seen when that was released) or ends in the segment itself.
+    private long _released;
+    private long _keywordSeen = -1;
+
     private string _restorePending = "";
     private string _canaryPending = "";
 
@@ -66,9 +79,22 @@ internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTr
             return segment;
         }
 
-        var redacted = scanner!.Redact(_scanContext, segment);
-        var sent = _scanContext + redacted;
-        _scanContext = sent.Length <= ContextLength ? sent : sent[^ContextLength..];
+        var context = _scanContext.AsSpan(_contextStart);
+        var text = string.Concat(context, segment);
+        var lookBack = Math.Min(context.Length, SecretScanner.Default.LongestKeyword - 1);
+        var keyword = !trackKeywords || _keywordSeen > _released - context.Length
+            || SecretScanner.Default.MayFind(text.AsSpan(context.Length - lookBack));
+        var redacted = scanner!.Redact(text, segment, secrets: keyword);
+
+        var sent = ReferenceEquals(redacted, segment) ? text : string.Concat(context, redacted);
+        (_scanContext, _contextStart) = (sent, Math.Max(0, sent.Length - ContextLength));
+        _released += redacted.Length;
+        if (keyword || !ReferenceEquals(redacted, segment))
+        {
+            // A placeholder written into the context may hold a keyword too ("[REDACTED_SECRET]").
+            _keywordSeen = _released;
+        }
+
         return redacted;
     }
 

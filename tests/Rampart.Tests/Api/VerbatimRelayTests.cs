@@ -6,8 +6,9 @@ using Rampart.Workspaces;
 namespace Rampart.Tests.Api;
 
 /// <summary>
-/// An answer nothing rewrote goes to the caller as the provider's own bytes (no second serialisation); one that was
-/// rewritten — a secret redacted from it — never does.
+/// An answer nothing rewrote goes to the caller as the provider's own bytes (no second serialisation), and so does a
+/// part of it that restoration or output scanning looked at and left as it was; a part that was rewritten — a secret
+/// redacted from it — never does.
 /// </summary>
 [Collection(GatewayTests.Name)]
 public sealed class VerbatimRelayTests(GatewayFixture gateway)
@@ -51,6 +52,38 @@ public sealed class VerbatimRelayTests(GatewayFixture gateway)
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task PromptWithPii_AnswerWithoutPlaceholders_IsStillTheProvidersBytes(bool stream)
+    {
+        // The prompt's e-mail address goes out as a placeholder, so every part of the answer passes through restoration;
+        // where that changes nothing, what leaves is still what the provider wrote.
+        var workspace = await gateway.Store.CreateWorkspaceAsync("ws-" + Guid.NewGuid().ToString("N")[..12],
+            new WorkspacePolicy { Provider = "openai", Model = FakeOpenAIServer.Models.Python, Pii = "obfuscate", PiiRestore = "always" }, default);
+        var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
+        using var http = gateway.Http(key);
+        var marker = ChatApi.NewMarker();
+
+        using var response = stream
+            ? await ChatApi.SendStreamingAsync(http, ChatApi.Request(workspace.Name, marker + " mail ann.lee@corp.example", stream: true))
+            : await ChatApi.PostAsync(http, ChatApi.Request(workspace.Name, marker + " mail ann.lee@corp.example"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = FakeOpenAIServer.PythonSent[marker + " mail [REDACTED_EMAIL_1]"];
+        if (stream)
+        {
+            var events = ChatApi.SseData(body);
+            Assert.Equal([.. sent.SkipLast(1), events[^2], "[DONE]"], events);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sent[^1]), JsonNode.Parse(events[^2])));
+        }
+        else
+        {
+            Assert.Equal(Assert.Single(sent), body);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task SecretInTheAnswer_IsRedacted_NotRelayedAsItCame(bool stream)
     {
         var workspace = await gateway.Store.CreateWorkspaceAsync("ws-" + Guid.NewGuid().ToString("N")[..12],
@@ -64,7 +97,9 @@ public sealed class VerbatimRelayTests(GatewayFixture gateway)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"content\":", body, StringComparison.Ordinal);
-        Assert.DoesNotContain("\"content\": ", body, StringComparison.Ordinal);
+        // What the redaction changed is serialised afresh (parts of a stream it left as they were may go as they came).
+        var redacted = stream ? Assert.Single(ChatApi.SseData(body), e => e.Contains("[REDACTED_SECRET]", StringComparison.Ordinal)) : body;
+        Assert.DoesNotContain("\"content\": ", redacted, StringComparison.Ordinal);
         Assert.DoesNotContain(FakeOpenAIServer.LeakedToken, body, StringComparison.Ordinal);
         Assert.DoesNotContain(FakeOpenAIServer.LeakedToken[4..20], body, StringComparison.Ordinal);
         var text = stream

@@ -191,7 +191,7 @@ public sealed class PiiScannerTests
         => AssertFoundExactly(text, type, value);
 
     [Fact]
-    public void WindowedScan_FindsExactlyWhatTheWholeTextScanFinds()
+    public void WindowedScan_FindsExactlyWhatTheWholeTextScanFinds_AndMayFindNeverSaysNoToIt()
     {
         // Pieces that are PII, near-PII and noise, glued in random order with random separators.
         string[] pieces =
@@ -206,9 +206,11 @@ public sealed class PiiScannerTests
             "passport", "C03005988", "912345678", "AB 12 34 56 C", "AB123456D", "NHS", "943 476 5919", "9434765919", "born", "DOB:",
             "17/05/1990", "1985-12-01", "March 3, 1978", "GB82WEST12345698765432", "XX12", "DE89", "ABCD", "b", "bc1", "0x",
             "bob.smith+news@mail.example.co.uk", "me@localhost", "a@b.c", "@", "@@", "x@y.zz@w.example", "%",
+            "aa:bb:cc:dd:ee:ff", "fe::ab:cd", "dead:beef::cafe", "ab-cd-ef-ab-cd-ef",
         ];
         string[] glue = [" ", "  ", ", ", "\n", " - ", "(", ") ", ": ", "/", "x", "_", "é", "日本", "1"];
         var random = new Random(20261122);
+        var (found, foundWithoutDigits) = (0, 0);
         for (var round = 0; round < 2_000; round++)
         {
             var text = string.Concat(Enumerable.Range(0, random.Next(1, 12)).Select(_ => pieces[random.Next(pieces.Length)] + glue[random.Next(glue.Length)]));
@@ -217,7 +219,13 @@ public sealed class PiiScannerTests
             var whole = PiiScanner.Scan(text, windowed: false);
 
             Assert.True(whole.SequenceEqual(windowed), $"differs on: {text}");
+            Assert.True(whole.Count == 0 || PiiScanner.MayFind(text), $"found PII where MayFind says there can be none: {text}");
+            found += whole.Count > 0 ? 1 : 0;
+            foundWithoutDigits += whole.Count > 0 && !text.Any(char.IsAsciiDigit) ? 1 : 0;
         }
+
+        Assert.InRange(found, 1_000, 2_000);
+        Assert.InRange(foundWithoutDigits, 5, 2_000);
     }
 
     [Fact]

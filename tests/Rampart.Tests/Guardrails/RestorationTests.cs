@@ -148,6 +148,27 @@ public sealed class RestorationTests
     }
 
     [Fact]
+    public void Stream_AChunkRestorationLeavesAsItWas_IsTheChunkItself_OneItChanges_IsACopy()
+    {
+        var (vault, _, _) = Vault();
+        var rewriter = AnswerRewriter.Create(null, vault)!;
+        var plain = Chunk(0, new ChatDelta { Content = "Sure, I will " });
+        var tool = Chunk(0, new ChatDelta { ToolCalls = [new ToolCallDelta { Index = 0, Function = new FunctionCall { Name = "send", Arguments = "{\"a\":1" } }] });
+        var held = Chunk(0, new ChatDelta { Content = "write to [REDACTED_EM" });
+        var restored = Chunk(0, new ChatDelta { Content = "AIL_1] now" });
+
+        Assert.Same(plain, rewriter.Rewrite(plain));
+        Assert.Same(tool, rewriter.Rewrite(tool));
+        var first = rewriter.Rewrite(held)!;
+        var second = rewriter.Rewrite(restored)!;
+
+        Assert.NotSame(held, first);
+        Assert.Equal("write to ", first.Choices[0].Delta.Content);
+        Assert.Equal("ann@corp.example now", second.Choices[0].Delta.Content);
+        Assert.Equal("write to [REDACTED_EM", held.Choices[0].Delta.Content);
+    }
+
+    [Fact]
     public void OutputScan_RedactsASecretAndPiiSplitAcrossDeltas_AndLetsOrdinaryWordsThrough()
     {
         var token = "ghp_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
@@ -165,6 +186,66 @@ public sealed class RestorationTests
         Assert.Equal("Your token is [REDACTED_SECRET] and mail me at [REDACTED_EMAIL] or call [REDACTED_PHONE] today. password: [REDACTED_SECRET] ok", output);
         // Ordinary words leave as soon as the next space arrives: by the time "and" is being written, "Your token is " is out.
         Assert.StartsWith("Your token is ", string.Concat(pieces.Take(6)));
+    }
+
+    [Fact]
+    public void OutputScan_SkippingSegmentsWithoutAKeyword_ReleasesExactlyWhatScanningEverySegmentDoes()
+    {
+        // Streams of ordinary words, keywords alone and secrets and PII in sentences, cut into random deltas: the lane
+        // that scans for secrets only where a keyword may be must release the same text, piece by piece, as the lane
+        // that scans every segment.
+        string[] pieces =
+        [
+            .. FakeSecrets.All().Select(s => s.Text), "the", "report", "is", "ready", "café", "über", "日本語", "key", "token", "secret",
+            "password:", "pwd=", "Bearer", "basic", "authorization:", "aws", "SK", "Q~", "://", "discord", "github_pat_",
+            "PRIVATE KEY", "-----BEGIN", "ann@corp.example", "+44 20 7946 0958", "4111 1111 1111 1111", "aa:bb:cc:dd:ee:ff",
+            "[REDACTED_SECRET]", "Zq8xW2mKp9Lr", "x" + new string('y', 300), new string('z', 1_100),
+        ];
+        string[] glue = [" ", "  ", "\n", ", ", ". ", "", "=", ": "];
+        var random = new Random(20261123);
+        var redacted = 0;
+        for (var round = 0; round < 1_500; round++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(1, 40)).Select(_ => pieces[random.Next(pieces.Length)] + glue[random.Next(glue.Length)]));
+            var (tracked, reference) = (new OutputScanner(scanPii: true), new OutputScanner(scanPii: true));
+            var (fast, full) = (new TextLane(tracked, null), new TextLane(reference, null, trackKeywords: false));
+            for (var at = 0; at < text.Length;)
+            {
+                var delta = text.Substring(at, Math.Min(random.Next(1, 26), text.Length - at));
+                at += delta.Length;
+                Assert.True(full.Push(delta) == fast.Push(delta), $"differs on: {text}");
+            }
+
+            Assert.Equal(full.Flush(), fast.Flush());
+            Assert.Equal((reference.SecretsRedacted, reference.PiiRedacted), (tracked.SecretsRedacted, tracked.PiiRedacted));
+            redacted += reference.SecretsRedacted > 0 ? 1 : 0;
+        }
+
+        Assert.InRange(redacted, 500, 1_500);
+    }
+
+    [Fact]
+    public void OutputScan_AKeywordCutByTheHoldLimit_IsSeenAcrossTheCut()
+    {
+        // A word longer than the lane holds is released from its start, one character per character pushed here, so the
+        // cuts fall inside the keyword "ghp_": the keyword is only whole when the characters before the new segment are
+        // read with it.
+        var token = "ghp_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
+        var text = "see " + token + new string('z', 1_100) + " end";
+        var (tracked, reference) = (new OutputScanner(scanPii: false), new OutputScanner(scanPii: false));
+        var (fast, full) = (new TextLane(tracked, null), new TextLane(reference, null, trackKeywords: false));
+
+        var output = "";
+        foreach (var c in text)
+        {
+            var released = full.Push(c.ToString());
+            Assert.Equal(released, fast.Push(c.ToString()));
+            output += released;
+        }
+
+        Assert.Equal(full.Flush(), fast.Flush());
+        Assert.Equal(1, tracked.SecretsRedacted);
+        Assert.Contains("[REDACTED_SECRET]", output, StringComparison.Ordinal);
     }
 
     private static ChatCompletionChunk Chunk(int index, ChatDelta delta, string? finish = null) =>

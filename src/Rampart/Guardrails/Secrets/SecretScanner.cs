@@ -21,6 +21,7 @@ internal sealed class SecretScanner
         // two-letter keywords ("SK", "Q~") are single-string searches, which are vectorised and fast.
         var keywords = rules.SelectMany(r => r.Keywords.Select(k => (Keyword: k, Comparison: r.KeywordComparison))).Distinct().ToList();
         _shortKeywords = keywords.Where(k => k.Keyword.Length <= 2).ToArray();
+        LongestKeyword = keywords.Max(k => k.Keyword.Length);
         _keywordSets = keywords.Where(k => k.Keyword.Length > 2)
             .GroupBy(k => (k.Comparison, Long: k.Keyword.Length > 3))
             .Select(g => SearchValues.Create(g.Select(k => k.Keyword).Distinct().ToArray(), g.Key.Comparison))
@@ -28,6 +29,12 @@ internal sealed class SecretScanner
     }
 
     public static SecretScanner Default { get; } = new(SecretRules.All);
+
+    /// <summary>The length of the longest keyword: a caller that scans a growing text piece by piece finds every new keyword in the new piece and the characters before it.</summary>
+    public int LongestKeyword { get; }
+
+    /// <summary>Whether any rule's keyword occurs in the text: without one, <see cref="Scan"/> finds nothing.</summary>
+    public bool MayFind(ReadOnlySpan<char> text) => ContainsAnyKeyword(text);
 
     public List<Finding> Scan(string text)
     {
@@ -76,11 +83,11 @@ internal sealed class SecretScanner
     private static bool IsWholeToken(string text, int start, int length) =>
         (start == 0 || !TokenChars.Contains(text[start - 1])) && (start + length == text.Length || !TokenChars.Contains(text[start + length]));
 
-    private bool ContainsAnyKeyword(string text)
+    private bool ContainsAnyKeyword(ReadOnlySpan<char> text)
     {
         foreach (var set in _keywordSets)
         {
-            if (text.AsSpan().IndexOfAny(set) >= 0)
+            if (text.IndexOfAny(set) >= 0)
             {
                 return true;
             }
