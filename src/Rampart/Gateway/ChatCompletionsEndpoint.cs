@@ -59,9 +59,9 @@ internal static partial class ChatCompletionsEndpoint
 
         var policy = route.Workspace.Policy;
         var (restore, restoreRefused) = ChatPlan.PiiRestoration(request, route.Workspace);
-        if (restoreRefused is not null)
+        if ((restoreRefused ?? ChatPlan.LogprobsRefusal(request, route.Workspace)) is { } refusedByPolicy)
         {
-            await restoreRefused.WriteAsync(http);
+            await refusedByPolicy.WriteAsync(http);
             return;
         }
 

@@ -54,6 +54,17 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
             _ => (false, null),
         };
 
+    /// <summary>
+    /// Why a workspace that scans answers refuses log probabilities: they carry the answer's tokens as the model wrote
+    /// them, where a secret or a person's data redacted from the text would still be read, token by token.
+    /// </summary>
+    public static ApiError? LogprobsRefusal(ChatCompletionRequest request, Workspace workspace) =>
+        workspace.Policy.ScanOutput && request.Logprobs == true
+            ? ApiError.InvalidRequest(
+                $"Workspace '{workspace.Name}' scans answers for secrets and personal data, and log probabilities would carry the answer's text unscanned: 'logprobs' is not available in it.",
+                "logprobs", "logprobs_not_allowed")
+            : null;
+
     /// <summary>The stricter of the request's mode and the workspace minimum: disabled &lt; obfuscate &lt; block.</summary>
     public static string StricterPii(string? requested, string minimum)
     {

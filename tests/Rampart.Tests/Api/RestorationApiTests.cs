@@ -116,6 +116,37 @@ public sealed class RestorationApiTests(GatewayFixture gateway)
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task Logprobs_AreRefusedWhereAnswersAreScanned_AndPassElsewhere(bool scanOutput)
+    {
+        // Log probabilities carry the answer's tokens as written: a secret redacted from the text would still be there.
+        var (workspace, key) = await Workspace(FakeOpenAIServer.Models.EchoUser, restore: "never", scanOutput: scanOutput);
+        using var http = gateway.Http(key);
+        var marker = ChatApi.NewMarker();
+        var body = ChatApi.Request(workspace.Name, marker);
+        body["logprobs"] = true;
+        body["top_logprobs"] = 2;
+
+        var response = await ChatApi.PostAsync(http, body);
+
+        if (scanOutput)
+        {
+            var error = await ChatApi.ErrorAsync(response);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("logprobs", error.Text("param"));
+            Assert.Equal("logprobs_not_allowed", error.Text("code"));
+            Assert.Contains(workspace.Name, error.Text("message"), StringComparison.Ordinal);
+            Assert.Equal(0, gateway.Upstream.Calls(FakeOpenAIServer.Models.EchoUser, marker));
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(gateway.Upstream.RequestWith(marker).Json["logprobs"]!.GetValue<bool>());
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task OutputScanning_RedactsWhatTheModelLeaks(bool stream)
     {
         var (workspace, key) = await Workspace(FakeOpenAIServer.Models.Leak, restore: "never", scanOutput: true);
