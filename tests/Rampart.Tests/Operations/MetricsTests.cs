@@ -23,6 +23,17 @@ public sealed class OperationsGatewayFixture : GatewayFixture
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         return PrometheusExposition.Parse(await response.Content.ReadAsStringAsync());
     }
+
+    /// <summary>
+    /// Scrapes until <paramref name="ready"/> holds. Request, token and block counts are recorded from a request's
+    /// finished audit record, which can complete just after the caller has the answer: a test reads them this way.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, double>> ScrapeUntilAsync(Func<IReadOnlyDictionary<string, double>, bool> ready, string failure)
+    {
+        IReadOnlyDictionary<string, double> scrape = new Dictionary<string, double>();
+        await Eventually.WaitUntilAsync(async () => ready(scrape = await ScrapeAsync()), failure);
+        return scrape;
+    }
 }
 
 [CollectionDefinition(Name)]
@@ -56,11 +67,12 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
         var token = "ghp_" + FakeSecrets.R("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
 
         using var response = await ChatApi.PostAsync(gateway.Http(key), ChatApi.Request(workspace.Name, $"push with {token}"));
-        var after = await gateway.ScrapeAsync();
+        (string, string)[] blockedRequest = [("outcome", "blocked"), ("route", "chat_completions"), ("status_class", "4xx"), ("workspace", workspace.Name)];
+        var after = await gateway.ScrapeUntilAsync(m => m.Value(Requests, blockedRequest) > 0, "the request never showed up in the metrics");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(before.Value(Blocks, ("kind", "secret")) + 1, after.Value(Blocks, ("kind", "secret")));
-        Assert.Equal(1, after.Value(Requests, ("outcome", "blocked"), ("route", "chat_completions"), ("status_class", "4xx"), ("workspace", workspace.Name)));
+        Assert.Equal(1, after.Value(Requests, blockedRequest));
         Assert.Equal(before.Value(Blocks, ("kind", "pii")), after.Value(Blocks, ("kind", "pii")));
     }
 
@@ -73,7 +85,9 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
         body["pii"] = "block";
 
         using var response = await ChatApi.PostAsync(gateway.Http(key), body);
-        var after = await gateway.ScrapeAsync();
+        var after = await gateway.ScrapeUntilAsync(
+            m => m.Value(Requests, ("outcome", "blocked"), ("route", "chat_completions"), ("status_class", "4xx"), ("workspace", workspace.Name)) > 0,
+            "the request never showed up in the metrics");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(before.Value(Blocks, ("kind", "pii")) + 1, after.Value(Blocks, ("kind", "pii")));
@@ -88,10 +102,8 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
 
         using var response = await ChatApi.PostAsync(gateway.Http(key), ChatApi.Request(workspace.Name, ChatApi.NewMarker()));
         var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
-        // Counted from the finished audit record, which can complete just after the caller has the answer.
         (string, string)[] okRequest = [("outcome", "ok"), ("route", "chat_completions"), ("status_class", "2xx"), ("workspace", workspace.Name)];
-        IReadOnlyDictionary<string, double> after = new Dictionary<string, double>();
-        await Eventually.WaitUntilAsync(async () => (after = await gateway.ScrapeAsync()).Value(Requests, okRequest) > 0, "the request never showed up in the metrics");
+        var after = await gateway.ScrapeUntilAsync(m => m.Value(Requests, okRequest) > 0, "the request never showed up in the metrics");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, after.Value(Requests, okRequest));
