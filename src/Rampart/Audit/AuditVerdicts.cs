@@ -13,22 +13,18 @@ internal static class AuditVerdicts
     /// <param name="blockedBy">The error code the findings led to (<c>secret_detected</c>, <c>pii_detected</c>), if they blocked.</param>
     public static IEnumerable<string> Of(IReadOnlyList<GuardrailHit> hits, string piiMode, string secretsMode, string? blockedBy)
     {
-        var secrets = hits.Where(h => h.IsSecret).ToList();
-        if (secrets.Count > 0)
-        {
-            var action = blockedBy == "secret_detected" ? "Blocked by Secret Detection"
+        if (Describe(hits, secrets: true, blockedBy == "secret_detected" ? "Blocked by Secret Detection"
                 : secretsMode == SecretModes.Redact ? "Secrets redacted"
-                : "Secrets detected";
-            yield return Describe(action, secrets);
+                : "Secrets detected") is { } secrets)
+        {
+            yield return secrets;
         }
 
-        var pii = hits.Where(h => !h.IsSecret).ToList();
-        if (pii.Count > 0)
-        {
-            var action = blockedBy == "pii_detected" ? "Blocked by PII Detection"
+        if (Describe(hits, secrets: false, blockedBy == "pii_detected" ? "Blocked by PII Detection"
                 : blockedBy is null && piiMode == "obfuscate" ? "PII obfuscated"
-                : "PII detected";
-            yield return Describe(action, pii);
+                : "PII detected") is { } pii)
+        {
+            yield return pii;
         }
     }
 
@@ -37,12 +33,24 @@ internal static class AuditVerdicts
             ? null
             : $"Output redacted: secrets×{scanner.SecretsRedacted}, PII×{scanner.PiiRedacted}";
 
-    private static string Describe(string action, IEnumerable<GuardrailHit> hits)
+    private static string? Describe(IReadOnlyList<GuardrailHit> hits, bool secrets, string action)
     {
-        var list = hits.ToList();
-        var kinds = list.GroupBy(h => h.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}×{g.Count()}");
-        var locations = list.Select(h => h.Location).Distinct().ToList();
+        var kinds = RequestGuard.CountByKind(hits, secrets);
+        if (kinds.Count == 0)
+        {
+            return null;
+        }
+
+        var (locations, seen) = (new List<string>(), new HashSet<string>(StringComparer.Ordinal));
+        foreach (var hit in hits)
+        {
+            if (hit.IsSecret == secrets && seen.Add(hit.Location))
+            {
+                locations.Add(hit.Location);
+            }
+        }
+
         var where = string.Join(", ", locations.Take(MaxLocations)) + (locations.Count > MaxLocations ? $" and {locations.Count - MaxLocations} more" : "");
-        return $"{action}: {string.Join(", ", kinds)} ({where})";
+        return $"{action}: {string.Join(", ", kinds.Select(k => $"{k.Kind}×{k.Count}"))} ({where})";
     }
 }

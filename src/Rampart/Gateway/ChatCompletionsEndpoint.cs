@@ -370,14 +370,14 @@ internal static partial class ChatCompletionsEndpoint
             return;
         }
 
-        if (guard.Secrets.Any())
+        if (RequestGuard.Summary(guard.Hits, secrets: true, guard.Blocked is null ? guard.SecretsMode : "block") is { } secrets)
         {
-            response.Headers["x-rampart-secrets"] = RequestGuard.Summary(guard.Secrets, guard.Blocked is null ? guard.SecretsMode : "block");
+            response.Headers["x-rampart-secrets"] = secrets;
         }
 
-        if (guard.Pii.Any())
+        if (RequestGuard.Summary(guard.Hits, secrets: false, guard.PiiMode) is { } pii)
         {
-            response.Headers["x-rampart-pii"] = RequestGuard.Summary(guard.Pii, guard.PiiMode);
+            response.Headers["x-rampart-pii"] = pii;
         }
     }
 

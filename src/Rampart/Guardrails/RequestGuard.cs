@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Text;
 using Rampart.Guardrails.Pii;
 using Rampart.Guardrails.Secrets;
 using Rampart.OpenAI;
@@ -5,12 +7,7 @@ using Rampart.OpenAI;
 namespace Rampart.Guardrails;
 
 /// <summary>What the guardrails decided about one request: the request to forward, or why it is blocked, and counts per type.</summary>
-internal sealed record GuardrailOutcome(ChatCompletionRequest Request, ApiError? Blocked, IReadOnlyList<GuardrailHit> Hits, string PiiMode, string SecretsMode)
-{
-    public IEnumerable<GuardrailHit> Secrets => Hits.Where(h => h.IsSecret);
-
-    public IEnumerable<GuardrailHit> Pii => Hits.Where(h => !h.IsSecret);
-}
+internal sealed record GuardrailOutcome(ChatCompletionRequest Request, ApiError? Blocked, IReadOnlyList<GuardrailHit> Hits, string PiiMode, string SecretsMode);
 
 /// <summary>One sensitive value: its kind and where it was (<c>messages[2].content</c>); never the value.</summary>
 internal sealed record GuardrailHit(string Kind, string Location, bool IsSecret);
@@ -210,10 +207,60 @@ internal static class RequestGuard
     }
 
     /// <summary>Response header values: counts per kind and the action, e.g. <c>EMAIL=2, PHONE=1; action=obfuscate</c>.</summary>
-    public static string Summary(IEnumerable<GuardrailHit> hits, string action) =>
-        string.Join(", ", hits.GroupBy(h => h.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => $"{g.Key.ToLowerInvariant().Replace(' ', '-').Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)}={g.Count()}"))
-        + $"; action={action}";
+    /// <summary>A response header's account of one family of hits, e.g. <c>email=1, phone=2; action=obfuscate</c>; null when there is none.</summary>
+    public static string? Summary(IReadOnlyList<GuardrailHit> hits, bool secrets, string action)
+    {
+        var counts = CountByKind(hits, secrets);
+        if (counts.Count == 0)
+        {
+            return null;
+        }
+
+        var summary = new StringBuilder();
+        foreach (var (kind, count) in counts)
+        {
+            summary.Append(summary.Length == 0 ? "" : ", ").Append(HeaderLabels.GetOrAdd(kind, HeaderLabel)).Append('=').Append(count);
+        }
+
+        return summary.Append("; action=").Append(action).ToString();
+    }
+
+    /// <summary>The kinds among one family of hits (secrets or PII) with how often each was found, in ordinal order of kind.</summary>
+    public static List<(string Kind, int Count)> CountByKind(IReadOnlyList<GuardrailHit> hits, bool secrets)
+    {
+        var counts = new List<(string Kind, int Count)>();
+        foreach (var hit in hits)
+        {
+            if (hit.IsSecret != secrets)
+            {
+                continue;
+            }
+
+            var i = 0;
+            while (i < counts.Count && !string.Equals(counts[i].Kind, hit.Kind, StringComparison.Ordinal))
+            {
+                i++;
+            }
+
+            if (i < counts.Count)
+            {
+                counts[i] = (hit.Kind, counts[i].Count + 1);
+            }
+            else
+            {
+                counts.Add((hit.Kind, 1));
+            }
+        }
+
+        counts.Sort(static (a, b) => string.CompareOrdinal(a.Kind, b.Kind));
+        return counts;
+    }
+
+    // Kinds come from the scanners' fixed sets, so this stays small.
+    private static readonly ConcurrentDictionary<string, string> HeaderLabels = new(StringComparer.Ordinal);
+
+    private static string HeaderLabel(string kind) =>
+        kind.ToLowerInvariant().Replace(' ', '-').Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal);
 }
 
 internal static class SecretModes
