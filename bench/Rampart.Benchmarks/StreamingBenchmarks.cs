@@ -79,39 +79,20 @@ public class StreamingBenchmarks
 
     /// <summary>100 deltas through restoration; divide by 100 for the per-chunk figure.</summary>
     [Benchmark(OperationsPerInvoke = 100)]
-    public int RestorePerChunk()
-    {
-        var lane = new TextLane(null, _vault);
-        var length = 0;
-        foreach (var delta in _deltas)
-        {
-            length += lane.Push(delta).Length;
-        }
-
-        return length + lane.Flush().Length;
-    }
+    public int RestorePerChunk() => PushAll(new TextLane(null, _vault), _deltas);
 
     /// <summary>100 deltas through output scanning (secrets and PII) and restoration.</summary>
     [Benchmark(OperationsPerInvoke = 100)]
-    public int ScanAndRestorePerChunk()
-    {
-        var lane = new TextLane(new OutputScanner(scanPii: true), _vault);
-        var length = 0;
-        foreach (var delta in _deltas)
-        {
-            length += lane.Push(delta).Length;
-        }
-
-        return length + lane.Flush().Length;
-    }
+    public int ScanAndRestorePerChunk() => PushAll(new TextLane(new OutputScanner(scanPii: true), _vault), _deltas);
 
     /// <summary>100 deltas of prose with no digit, '@' or secret keyword through output scanning (secrets and PII).</summary>
     [Benchmark(OperationsPerInvoke = 100)]
-    public int ScanPerChunk_PlainProse()
+    public int ScanPerChunk_PlainProse() => PushAll(new TextLane(new OutputScanner(scanPii: true), null), _prose);
+
+    private static int PushAll(TextLane lane, string[] deltas)
     {
-        var lane = new TextLane(new OutputScanner(scanPii: true), null);
         var length = 0;
-        foreach (var delta in _prose)
+        foreach (var delta in deltas)
         {
             length += lane.Push(delta).Length;
         }
