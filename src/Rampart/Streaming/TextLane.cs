@@ -80,13 +80,13 @@ internal sealed class TextLane(OutputScanner? scanner, PiiVault? vault, CanaryTr
         }
 
         var context = _scanContext.AsSpan(_contextStart);
-        var text = string.Concat(context, segment);
+        var text = context.IsEmpty ? segment : string.Concat(context, segment);
         var lookBack = Math.Min(context.Length, SecretScanner.Default.LongestKeyword - 1);
         var keyword = !trackKeywords || _keywordSeen > _released - context.Length
             || SecretScanner.Default.MayFind(text.AsSpan(context.Length - lookBack));
         var redacted = scanner!.Redact(text, segment, secrets: keyword);
 
-        var sent = ReferenceEquals(redacted, segment) ? text : string.Concat(context, redacted);
+        var sent = ReferenceEquals(redacted, segment) ? text : context.IsEmpty ? redacted : string.Concat(context, redacted);
         (_scanContext, _contextStart) = (sent, Math.Max(0, sent.Length - ContextLength));
         _released += redacted.Length;
         if (keyword || !ReferenceEquals(redacted, segment))
