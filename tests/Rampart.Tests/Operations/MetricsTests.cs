@@ -127,7 +127,10 @@ public sealed class MetricsTests(OperationsGatewayFixture gateway)
         var before = await gateway.ScrapeAsync();
 
         using var response = await ChatApi.PostAsync(gateway.Http(key), ChatApi.Request(workspace.Name, ChatApi.NewMarker()));
-        var after = await gateway.ScrapeAsync();
+        // Once the request is counted (from its audit record), its tokens would have been too.
+        var after = await gateway.ScrapeUntilAsync(
+            m => m.Keys.Any(k => k.StartsWith(Requests + "{", StringComparison.Ordinal) && k.Contains($"workspace=\"{workspace.Name}\"", StringComparison.Ordinal)),
+            "the request never showed up in the metrics");
 
         Assert.False(response.IsSuccessStatusCode);
         const string errors = "rampart_upstream_errors_total";
