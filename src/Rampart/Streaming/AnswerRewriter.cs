@@ -77,35 +77,36 @@ internal sealed class AnswerRewriter
     public ChatCompletionChunk? Rewrite(ChatCompletionChunk chunk)
     {
         _last = chunk;
-        var changed = false;
-        var choices = new List<ChunkChoice>(chunk.Choices.Count);
-        foreach (var choice in chunk.Choices)
+        List<ChunkChoice>? choices = null; // made on the first choice that changes: until then, the chunk's own
+        for (var c = 0; c < chunk.Choices.Count; c++)
         {
+            var choice = chunk.Choices[c];
             var delta = choice.Delta;
             var i = choice.Index;
             var finished = choice.FinishReason is not null;
-            var rewritten = delta with
+            var content = Through(i, Content, 0, delta.Content, finished);
+            var reasoning = Through(i, Reasoning, 0, delta.ReasoningContent, finished);
+            var refusal = Through(i, Refusal, 0, delta.Refusal, finished);
+            var tools = ToolCalls(i, delta.ToolCalls, finished);
+            var rewritten = content == delta.Content && reasoning == delta.ReasoningContent && refusal == delta.Refusal && SameArguments(delta.ToolCalls, tools)
+                ? delta
+                : delta with { Content = content, ReasoningContent = reasoning, Refusal = refusal, ToolCalls = tools };
+            var kept = !IsEmpty(rewritten) || finished || choice.Logprobs is not null || choice.Extra is { Count: > 0 };
+            if (choices is null && kept && ReferenceEquals(rewritten, delta))
             {
-                Content = Through(i, Content, 0, delta.Content, finished),
-                ReasoningContent = Through(i, Reasoning, 0, delta.ReasoningContent, finished),
-                Refusal = Through(i, Refusal, 0, delta.Refusal, finished),
-                ToolCalls = ToolCalls(i, delta.ToolCalls, finished),
-            };
-
-            if (!IsEmpty(rewritten) || finished || choice.Logprobs is not null || choice.Extra is { Count: > 0 })
-            {
-                var same = SameText(delta, rewritten);
-                choices.Add(same ? choice : choice with { Delta = rewritten });
-                changed |= !same;
+                continue;
             }
-            else
+
+            choices ??= [.. chunk.Choices.Take(c)];
+            if (kept)
             {
-                changed = true;
+                choices.Add(ReferenceEquals(rewritten, delta) ? choice : choice with { Delta = rewritten });
             }
         }
 
-        return choices.Count == 0 && chunk.Usage is null && chunk.Choices.Count > 0 ? null
-            : changed ? chunk with { Choices = choices } : chunk;
+        return choices is null ? chunk
+            : choices.Count == 0 && chunk.Usage is null && chunk.Choices.Count > 0 ? null
+            : chunk with { Choices = choices };
     }
 
     /// <summary>Anything still held when the stream ends without a finish reason, as final chunks.</summary>
@@ -211,16 +212,9 @@ internal sealed class AnswerRewriter
         return lane;
     }
 
-    /// <summary>Whether rewriting left every text of a delta as it was (the rewritten delta is a copy either way).</summary>
-    private static bool SameText(ChatDelta original, ChatDelta rewritten)
+    /// <summary>Whether rewriting left the tool calls' arguments as they were (the list is a copy either way).</summary>
+    private static bool SameArguments(IReadOnlyList<ToolCallDelta>? before, List<ToolCallDelta>? after)
     {
-        if (original.Content != rewritten.Content || original.ReasoningContent != rewritten.ReasoningContent
-            || original.Refusal != rewritten.Refusal)
-        {
-            return false;
-        }
-
-        var (before, after) = (original.ToolCalls, rewritten.ToolCalls);
         if (before is null || after is null)
         {
             return before is null && after is null;
