@@ -250,6 +250,11 @@ internal sealed class AnswerRewriter
             return before is null && after is null;
         }
 
+        if (before.Count != after.Count)
+        {
+            return false;
+        }
+
         for (var i = 0; i < before.Count; i++)
         {
             if (before[i].Function?.Arguments != after[i].Function?.Arguments)
@@ -258,7 +263,7 @@ internal sealed class AnswerRewriter
             }
         }
 
-        return before.Count == after.Count;
+        return true;
     }
 
     private static bool IsEmpty(ChatDelta delta) =>
