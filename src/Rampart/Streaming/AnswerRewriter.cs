@@ -212,8 +212,17 @@ internal sealed class AnswerRewriter
         return lane;
     }
 
-    /// <summary>Whether rewriting left the tool calls' arguments as they were (the list is a copy either way).</summary>
-    private static bool SameArguments(IReadOnlyList<ToolCallDelta>? before, List<ToolCallDelta>? after)
+    /// <summary>Whether a message's texts came through rewriting as they were (the rewritten message is a copy either way).</summary>
+    private static bool SameText(ChatMessage original, ChatMessage rewritten) =>
+        original.Content?.Text == rewritten.Content?.Text && original.ReasoningContent == rewritten.ReasoningContent
+        && original.Refusal == rewritten.Refusal
+        && SameEach(original.ToolCalls, rewritten.ToolCalls, static (a, b) => a.Function?.Arguments == b.Function?.Arguments);
+
+    /// <summary>Whether tool-call deltas came through rewriting with the same arguments (the list is a copy either way).</summary>
+    private static bool SameArguments(IReadOnlyList<ToolCallDelta>? before, List<ToolCallDelta>? after) =>
+        SameEach(before, after, static (a, b) => a.Index == b.Index && a.Function?.Arguments == b.Function?.Arguments);
+
+    private static bool SameEach<T>(IReadOnlyList<T>? before, IReadOnlyList<T>? after, Func<T, T, bool> same)
     {
         if (before is null || after is null)
         {
@@ -227,37 +236,7 @@ internal sealed class AnswerRewriter
 
         for (var i = 0; i < before.Count; i++)
         {
-            if (before[i].Index != after[i].Index || before[i].Function?.Arguments != after[i].Function?.Arguments)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool SameText(ChatMessage original, ChatMessage rewritten)
-    {
-        if (original.Content?.Text != rewritten.Content?.Text || original.ReasoningContent != rewritten.ReasoningContent
-            || original.Refusal != rewritten.Refusal)
-        {
-            return false;
-        }
-
-        var (before, after) = (original.ToolCalls, rewritten.ToolCalls);
-        if (before is null || after is null)
-        {
-            return before is null && after is null;
-        }
-
-        if (before.Count != after.Count)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < before.Count; i++)
-        {
-            if (before[i].Function?.Arguments != after[i].Function?.Arguments)
+            if (!same(before[i], after[i]))
             {
                 return false;
             }
