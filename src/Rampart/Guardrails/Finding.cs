@@ -4,6 +4,13 @@ namespace Rampart.Guardrails;
 internal readonly record struct Finding(string Kind, int Start, int Length)
 {
     public int End => Start + Length;
+
+    /// <summary>
+    /// Drops the PII findings that overlap a secret: a value inside a secret (the host of a connection string, say) is
+    /// part of the secret.
+    /// </summary>
+    public static void RemoveOverlapping(List<Finding> pii, List<Finding> secrets) =>
+        pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
 }
 
 /// <summary>

@@ -27,29 +27,21 @@ internal sealed class OutputScanner(bool scanPii)
     public string Redact(string text, string segment, bool secrets)
     {
         var offset = text.Length - segment.Length;
-        var secretFindings = secrets ? SecretScanner.Default.Scan(text) : null;
-        var piiFindings = scanPii && PiiScanner.MayFind(text) ? PiiScanner.Scan(text) : null;
+        var secretFindings = secrets ? SecretScanner.Default.Scan(text) : NoFindings;
+        var piiFindings = scanPii && PiiScanner.MayFind(text) ? PiiScanner.Scan(text) : NoFindings;
+        if (secretFindings.Count > 0 && piiFindings.Count > 0)
+        {
+            Finding.RemoveOverlapping(piiFindings, secretFindings);
+        }
 
-        // Both lists are in text order. Secrets win a span: PII overlapping one is dropped. Only what lies in the new
-        // segment can still be changed; a value that began in text already sent has its remaining part redacted.
+        // Both lists are in text order. Only what lies in the new segment can still be changed; a value that began in
+        // text already sent has its remaining part redacted.
         StringBuilder? builder = null;
         var position = 0;
-        int s = 0, p = 0;
-        while (true)
+        for (int s = 0, p = 0; s < secretFindings.Count || p < piiFindings.Count;)
         {
-            while (piiFindings is not null && p < piiFindings.Count && secretFindings is not null && Overlaps(secretFindings, piiFindings[p]))
-            {
-                p++;
-            }
-
-            var takeSecret = secretFindings is not null && s < secretFindings.Count
-                && (piiFindings is null || p >= piiFindings.Count || secretFindings[s].Start < piiFindings[p].Start);
-            if (!takeSecret && (piiFindings is null || p >= piiFindings.Count))
-            {
-                break;
-            }
-
-            var finding = takeSecret ? secretFindings![s++] : piiFindings![p++];
+            var isSecret = p == piiFindings.Count || (s < secretFindings.Count && secretFindings[s].Start < piiFindings[p].Start);
+            var finding = isSecret ? secretFindings[s++] : piiFindings[p++];
             var start = Math.Max(finding.Start - offset, 0);
             if (finding.End <= offset || start < position)
             {
@@ -57,9 +49,9 @@ internal sealed class OutputScanner(bool scanPii)
             }
 
             builder ??= new StringBuilder(segment.Length + 32);
-            builder.Append(segment, position, start - position).Append(takeSecret ? RequestGuard.SecretPlaceholder : PiiTypes.Placeholder(finding.Kind));
+            builder.Append(segment, position, start - position).Append(isSecret ? RequestGuard.SecretPlaceholder : PiiTypes.Placeholder(finding.Kind));
             position = finding.End - offset;
-            if (takeSecret)
+            if (isSecret)
             {
                 _secrets++;
             }
@@ -72,18 +64,8 @@ internal sealed class OutputScanner(bool scanPii)
         return builder is null ? segment : builder.Append(segment, position, segment.Length - position).ToString();
     }
 
-    private static bool Overlaps(List<Finding> findings, Finding other)
-    {
-        foreach (var finding in findings)
-        {
-            if (other.Start < finding.End && finding.Start < other.End)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    // Never changed: the overlap removal above runs only when both lists hold findings.
+    private static readonly List<Finding> NoFindings = [];
 
     /// <summary>
     /// Where text may be cut for scanning: after the last whitespace, moved back over a trailing run of

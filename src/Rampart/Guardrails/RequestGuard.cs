@@ -75,7 +75,7 @@ internal static class RequestGuard
         // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
         if (secrets.Count > 0 && pii.Count > 0)
         {
-            pii.RemoveAll(p => secrets.Exists(s => p.Start < s.End && s.Start < p.End));
+            Finding.RemoveOverlapping(pii, secrets);
         }
 
         var replace = new List<(Finding Finding, string Placeholder)>();
