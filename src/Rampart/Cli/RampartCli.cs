@@ -146,7 +146,7 @@ internal static class RampartCli
         var pii = new Option<string>("--pii") { Description = "Minimum PII mode: disabled, obfuscate or block.", DefaultValueFactory = _ => "disabled" };
         var secrets = new Option<string>("--secrets") { Description = "What a secret in a request does: block or redact.", DefaultValueFactory = _ => "block" };
         var restore = new Option<string>("--pii-restore") { Description = "Put obfuscated PII back into answers: never, always or on_request.", DefaultValueFactory = _ => "never" };
-        var scanOutput = new Option<bool>("--scan-output") { Description = "Also scan the model's answers and redact secrets and PII in them." };
+        var scanOutput = new Option<bool>("--scan-output") { Description = "Also scan the model's answers and redact secrets and PII in them (logprobs are then refused)." };
         var fallbacks = new Option<string[]>("--fallback") { Description = "A provider/model to fall back to, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
         var retries = new Option<int?>("--retries") { Description = "Retries per target for retryable failures (default 2)." };
         var timeout = new Option<double?>("--timeout-seconds") { Description = "Time for the provider to answer (default: gateway setting)." };

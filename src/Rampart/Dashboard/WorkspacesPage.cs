@@ -322,7 +322,7 @@ internal static class WorkspacesPage
               <label>PII minimum <select name="pii">{Layout.Options([("disabled", "disabled"), ("obfuscate", "obfuscate"), ("block", "block")], p.Pii)}</select></label>
               <label>PII restoration <select name="pii_restore">{Layout.Options([(PiiRestoreModes.Never, "never"), (PiiRestoreModes.Always, "always"), (PiiRestoreModes.OnRequest, "on request")], p.PiiRestore)}</select></label>
               <label>Secrets <select name="secrets">{Layout.Options([(SecretModes.Block, "block the request"), (SecretModes.Redact, "redact and continue")], p.Secrets)}</select></label>
-              <label class="check"><input type="checkbox" name="scan_output"{Layout.Checked(p.ScanOutput)}> Scan the model's answers too</label>
+              <label class="check"><input type="checkbox" name="scan_output"{Layout.Checked(p.ScanOutput)}> Scan the model's answers too (callers can then not ask for <code>logprobs</code>, which would carry the answer unscanned)</label>
               <label class="check"><input type="checkbox" name="web_search"{Layout.Checked(p.WebSearch)}> Web search allowed</label>
               <label>Search engine <span class="hint">a Brave or Tavily key of the workspace's own is a credential on the Providers page (search:brave, search:tavily)</span>
                 <select name="search_backend">{Layout.Options([("", "the gateway's"), .. SearchBackendNames.All.Select(b => (b, b == SearchBackendNames.None ? "none (no web search)" : b))], p.Search?.Backend ?? "")}</select></label>
