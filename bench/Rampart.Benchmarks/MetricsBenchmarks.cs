@@ -8,6 +8,7 @@ using Rampart.Audit;
 using Rampart.Data;
 using Rampart.Hosting;
 using Rampart.Operations;
+using Rampart.Routing;
 
 namespace Rampart.Benchmarks;
 
@@ -32,7 +33,8 @@ public class MetricsBenchmarks
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["RAMPART_DATA_DIR"] = _dir }).Build();
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var writer = new AuditWriter(new AuditStore(Db.FromConfiguration(configuration)), new AuditSpool(_dir), configuration, NullLogger<AuditWriter>.Instance);
-        _metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>(), writer, new Admission(configuration));
+        _metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>(), writer, new Admission(configuration),
+            new CircuitBreakers(configuration, TimeProvider.System, NullLogger<CircuitBreakers>.Instance));
         _collector = new MetricsCollector(_metrics.Meter);
         _record = new AuditRecord
         {

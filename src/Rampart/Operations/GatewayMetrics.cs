@@ -28,7 +28,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _blocks;
     private readonly UpDownCounter<long> _activeStreams;
 
-    public GatewayMetrics(IMeterFactory meters, AuditWriter audit, Admission admission)
+    public GatewayMetrics(IMeterFactory meters, AuditWriter audit, Admission admission, Routing.CircuitBreakers breakers)
     {
         Meter = meters.Create(MeterName);
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets };
@@ -56,6 +56,8 @@ internal sealed class GatewayMetrics
             "Chat requests whose bodies are still arriving; they hold no place until they have.");
         Meter.CreateObservableGauge("rampart.admission.preparing", () => admission.Preparing, "{request}",
             "Chat requests being read, parsed and scanned right now (at most Rampart:Admission:Concurrency).");
+        Meter.CreateObservableGauge("rampart.circuit_breaker.open", () => BreakerStates(breakers), "{target}",
+            "1 while a provider target's circuit breaker is open or probing (requests skip it to their fallbacks), else 0; by provider and model.");
         Meter.CreateObservableGauge("rampart.admission.queued", () => admission.Queued, "{request}",
             "Chat requests waiting for their turn to be prepared; beyond Rampart:Admission:QueueLength they get 503.");
     }
@@ -105,6 +107,15 @@ internal sealed class GatewayMetrics
         if (error is not null)
         {
             _upstreamErrors.Add(1, providerTag, new KeyValuePair<string, object?>("class", ErrorClass(error)));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> BreakerStates(Routing.CircuitBreakers breakers)
+    {
+        foreach (var (target, open) in breakers.States())
+        {
+            yield return new Measurement<long>(open ? 1 : 0,
+                new KeyValuePair<string, object?>("provider", target.Provider), new KeyValuePair<string, object?>("model", target.Model));
         }
     }
 

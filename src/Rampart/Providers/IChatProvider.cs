@@ -21,13 +21,7 @@ internal interface IChatProvider
     Task<ProviderResult<IAsyncEnumerable<ChatCompletionChunk>>> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken);
 }
 
-/// <summary>Any provider call's outcome, seen without its value type (the circuit breaker only needs the error).</summary>
-internal interface IUpstreamOutcome
-{
-    UpstreamError? Error { get; }
-}
-
-internal readonly record struct ProviderResult<T>(T? Value, UpstreamError? Error) : IUpstreamOutcome
+internal readonly record struct ProviderResult<T>(T? Value, UpstreamError? Error)
 {
     public static implicit operator ProviderResult<T>(UpstreamError error) => new(default, error);
 

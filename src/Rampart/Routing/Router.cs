@@ -51,10 +51,13 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
 
             var model = choice.StandsInFor is null ? target.Model : Providers.Demo.DemoProvider.ModelName;
             var upstream = request.Model == model ? request : request with { Model = model };
+            var breaker = breakers.For(target);
             for (var attempt = 0; ; attempt++)
             {
                 calls++;
-                var result = await breakers.ExecuteAsync(target, ct => MeasuredCallAsync(provider, upstream, call, policy, streaming, metrics, ct), cancellationToken);
+                var result = breaker.TryEnter(out var probe)
+                    ? await MeasuredCallAsync(breaker, probe, provider, upstream, call, policy, streaming, metrics, cancellationToken)
+                    : CircuitBreakers.Refusal(target);
                 if (result.Error is not { } error)
                 {
                     return new Routed<T>(result.Value, null, new ServedBy(target, provider, choice.StandsInFor, attempt + 1)) { Attempts = calls };
@@ -94,20 +97,51 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
     /// </summary>
     private List<(RouteTarget Target, ProviderChoice Choice)> Candidates(IReadOnlyList<RouteTarget> targets, Func<string, ProviderCredential?> credentialFor)
     {
-        var resolved = targets.Select(t => (Target: t, Choice: providers.Resolve(t.Provider, credentialFor(t.Provider)) ?? new ProviderChoice(null, null,
-            new UpstreamError(UpstreamErrorKind.NotConfigured, t.Provider, $"The provider '{t.Provider}' is not known to this gateway.")))).ToList();
-        var anyReal = resolved.Exists(r => r.Choice.Provider is not null && r.Choice.StandsInFor is null);
-        return anyReal ? resolved.Where(r => r.Choice.StandsInFor is null).ToList() : resolved;
+        var resolved = new List<(RouteTarget Target, ProviderChoice Choice)>(targets.Count);
+        var anyReal = false;
+        foreach (var target in targets)
+        {
+            var choice = providers.Resolve(target.Provider, credentialFor(target.Provider)) ?? new ProviderChoice(null, null,
+                new UpstreamError(UpstreamErrorKind.NotConfigured, target.Provider, $"The provider '{target.Provider}' is not known to this gateway."));
+            anyReal |= choice is { Provider: not null, StandsInFor: null };
+            resolved.Add((target, choice));
+        }
+
+        if (anyReal)
+        {
+            resolved.RemoveAll(static r => r.Choice.StandsInFor is not null);
+        }
+
+        return resolved;
     }
 
-    /// <summary>One provider call, timed and counted in the upstream metrics (each retry is a call of its own).</summary>
+    /// <summary>
+    /// One provider call, timed and counted in the upstream metrics (each retry is a call of its own), its outcome
+    /// told to the target's circuit breaker: only the provider's own failures count against it.
+    /// </summary>
     private static async Task<ProviderResult<T>> MeasuredCallAsync<T>(
-        IChatProvider provider, ChatCompletionRequest request,
+        CircuitBreaker breaker, bool probe, IChatProvider provider, ChatCompletionRequest request,
         Func<IChatProvider, ChatCompletionRequest, CancellationToken, Task<ProviderResult<T>>> call, RoutingPolicy policy, bool streaming,
         GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await CallWithTimeoutAsync(provider, request, call, policy, streaming, cancellationToken);
+        ProviderResult<T> result;
+        try
+        {
+            result = await CallWithTimeoutAsync(provider, request, call, policy, streaming, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            breaker.Abandon(probe);
+            throw;
+        }
+        catch
+        {
+            breaker.Record(failed: true, probe);
+            throw;
+        }
+
+        breaker.Record(failed: result.Error is { Kind: UpstreamErrorKind.Failed or UpstreamErrorKind.TimedOut }, probe);
         metrics.UpstreamCall(provider.Name, started, result.Error);
         return result;
     }

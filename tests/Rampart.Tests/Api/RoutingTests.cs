@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Rampart.Routing;
 using Rampart.Tests.Infrastructure;
+using Rampart.Tests.Operations;
 using Rampart.Workspaces;
 using Models = Rampart.Tests.Infrastructure.FakeOpenAIServer.Models;
 
@@ -164,9 +165,11 @@ public sealed class RoutingTests(RoutingGatewayFixture gateway)
 
         Assert.Equal(3, gateway.Upstream.Calls(primary, marker));
 
-        // Open: the primary is not even tried.
+        // Open: the primary is not even tried, and /metrics says so for this target only.
         Assert.Equal(Models.Echo, (await Send(caller, marker)).Headers.GetValues("x-rampart-model").Single());
         Assert.Equal(3, gateway.Upstream.Calls(primary, marker));
+        Assert.Equal(1, await BreakerOpenAsync("openai", primary));
+        Assert.Equal(0, await BreakerOpenAsync("openai", Models.Echo));
 
         // After the break one probe goes through; it fails (4th call), so the breaker opens again.
         await Task.Delay(TimeSpan.FromSeconds(1.2));
@@ -178,5 +181,13 @@ public sealed class RoutingTests(RoutingGatewayFixture gateway)
         Assert.Equal(primary, (await Send(caller, marker)).Headers.GetValues("x-rampart-model").Single());
         Assert.Equal(primary, (await Send(caller, marker)).Headers.GetValues("x-rampart-model").Single());
         Assert.Equal(6, gateway.Upstream.Calls(primary, marker));
+        Assert.Equal(0, await BreakerOpenAsync("openai", primary));
+    }
+
+    /// <summary>The target's <c>rampart_circuit_breaker_open</c> gauge (this fixture's /metrics needs no token); -1 when the target has none.</summary>
+    private async Task<double> BreakerOpenAsync(string provider, string model)
+    {
+        var samples = PrometheusExposition.Parse(await gateway.Http().GetStringAsync("metrics"));
+        return samples.TryGetValue(PrometheusExposition.Key("rampart_circuit_breaker_open", ("provider", provider), ("model", model)), out var value) ? value : -1;
     }
 }
