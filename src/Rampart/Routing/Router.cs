@@ -54,10 +54,15 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
             var breaker = breakers.For(target);
             for (var attempt = 0; ; attempt++)
             {
+                if (!breaker.TryEnter(out var probe))
+                {
+                    // Skipped while its breaker is open: no call, so nothing to retry; the next target is tried at once.
+                    lastError = CircuitBreakers.Refusal(target);
+                    break;
+                }
+
                 calls++;
-                var result = breaker.TryEnter(out var probe)
-                    ? await MeasuredCallAsync(breaker, probe, provider, upstream, call, policy, streaming, metrics, cancellationToken)
-                    : CircuitBreakers.Refusal(target);
+                var result = await MeasuredCallAsync(breaker, probe, provider, upstream, call, policy, streaming, metrics, cancellationToken);
                 if (result.Error is not { } error)
                 {
                     return new Routed<T>(result.Value, null, new ServedBy(target, provider, choice.StandsInFor, attempt + 1)) { Attempts = calls };

@@ -184,6 +184,41 @@ public sealed class RoutingTests(RoutingGatewayFixture gateway)
         Assert.Equal(0, await BreakerOpenAsync("openai", primary));
     }
 
+    [Fact]
+    public async Task OpenBreaker_SendsStraightToTheFallback_WithoutCallsOrRetries()
+    {
+        // Three failed calls (retries off) open the breaker of a target no other test uses.
+        var primary = Models.FlakyPrefix + "9";
+        var tripper = await Caller(primary, new RoutingPolicy { Retries = 0, Fallbacks = ["openai/" + Models.Echo] });
+        var trippingMarker = ChatApi.NewMarker();
+        for (var i = 0; i < 3; i++)
+        {
+            await Send(tripper, trippingMarker);
+        }
+
+        Assert.Equal(1, await BreakerOpenAsync("openai", primary));
+
+        // A workspace that would retry the primary twice: while its breaker is open, the primary is neither called nor
+        // retried, and the request goes to the fallback after no backoff at all — one provider call in all.
+        var caller = await Caller(primary, new RoutingPolicy { Retries = 2, Fallbacks = ["openai/" + Models.Echo] });
+        var marker = ChatApi.NewMarker();
+        var response = await Send(caller, marker);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Models.Echo, response.Headers.GetValues("x-rampart-model").Single());
+        Assert.Equal(0, gateway.Upstream.Calls(primary, marker));
+        Assert.Equal(1, gateway.Upstream.Calls(Models.Echo, marker));
+        using var admin = gateway.Http(gateway.MasterKey);
+        JsonNode? record = null;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var page = JsonNode.Parse(await admin.GetStringAsync($"api/v1/audit?workspace={caller.Workspace}"))!;
+            record = page["data"]!.AsArray().SingleOrDefault();
+            return record is not null;
+        }, "the request's audit record never appeared");
+        Assert.Equal(1, record!["attempts"]!.GetValue<int>());
+    }
+
     /// <summary>The target's <c>rampart_circuit_breaker_open</c> gauge (this fixture's /metrics needs no token); -1 when the target has none.</summary>
     private async Task<double> BreakerOpenAsync(string provider, string model)
     {
