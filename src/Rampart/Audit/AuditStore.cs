@@ -2,7 +2,9 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Rampart.Data;
+using SQLitePCL;
 
 namespace Rampart.Audit;
 
@@ -59,11 +61,15 @@ internal sealed class AuditStore(Db db)
     public async Task<int> WriteAsync(IReadOnlyCollection<AuditRecord> batch, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // SQLite: BEGIN IMMEDIATE takes the write lock now (waiting for it as any command would), so the inserts that
+        // follow on the raw statement cannot meet a busy database halfway through the batch.
+        await using var transaction = connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(deferred: false)
+            : await connection.BeginTransactionAsync(cancellationToken);
         var storable = batch.Select(Storable).ToList();
-        var inserted = db.Dialect == SqlDialect.Postgres
-            ? await InsertBatchAsync(connection, transaction, storable, cancellationToken)
-            : await InsertEachAsync(connection, transaction, storable, cancellationToken);
+        var inserted = connection is SqliteConnection lite
+            ? InsertEach(lite, storable)
+            : await InsertBatchAsync(connection, transaction, storable, cancellationToken);
         var usage = new Dictionary<UsageKey, UsageRow>();
         foreach (var record in inserted)
         {
@@ -80,41 +86,84 @@ internal sealed class AuditStore(Db db)
         return inserted.Count;
     }
 
-    // SQLite: one prepared statement per batch, its parameters rebound per record (building and binding 24 named
-    // parameters per record through Dapper was most of a batch's time).
-    private static async Task<List<AuditRecord>> InsertEachAsync(DbConnection connection, DbTransaction transaction, List<AuditRecord> batch, CancellationToken cancellationToken)
+    // SQLite: one prepared statement per batch, each record's values bound into it directly (text as UTF-16, numbers
+    // as they are). Through Microsoft.Data.Sqlite's parameter objects every record cost ≈ 2.9 KB of boxes, UTF-8 copies
+    // and a data reader; Dapper building 24 named parameters per record, before that, was most of a batch's time.
+    private static List<AuditRecord> InsertEach(SqliteConnection connection, List<AuditRecord> batch)
     {
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = InsertRecord;
-        insert.Transaction = transaction;
-        foreach (var name in InsertParameters)
+        var handle = connection.Handle!;
+        Check(handle, raw.sqlite3_prepare_v2(handle, InsertRecord, out var insert));
+        using (insert)
         {
-            var parameter = insert.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            insert.Parameters.Add(parameter);
-        }
-
-        var inserted = new List<AuditRecord>(batch.Count);
-        foreach (var r in batch)
-        {
-            object?[] values =
-            [
-                r.Id, r.CreatedAt, r.Endpoint, r.UserId, r.KeyId, r.WorkspaceId, r.Workspace, r.RequestedModel, r.Provider, r.ServedModel,
-                r.Status, r.Outcome, r.ErrorCode, VerdictsColumn(r), r.Stream ? 1 : 0, r.Attempts, r.PromptTokens, r.CompletionTokens,
-                r.TokensEstimated ? 1 : 0, r.CostUsd, r.LatencyMs, r.TtftMs, r.ClientIp, r.UserAgent,
-            ];
-            for (var i = 0; i < values.Length; i++)
+            Span<int> at = stackalloc int[InsertParameters.Length];
+            for (var i = 0; i < at.Length; i++)
             {
-                insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+                at[i] = raw.sqlite3_bind_parameter_index(insert, "@" + InsertParameters[i]);
             }
 
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            var inserted = new List<AuditRecord>(batch.Count);
+            foreach (var r in batch)
             {
-                inserted.Add(r);
-            }
-        }
+                Bind(handle, insert, at[0], r.Id);
+                Check(handle, raw.sqlite3_bind_int64(insert, at[1], r.CreatedAt));
+                Bind(handle, insert, at[2], r.Endpoint);
+                Bind(handle, insert, at[3], r.UserId);
+                Bind(handle, insert, at[4], r.KeyId);
+                Bind(handle, insert, at[5], r.WorkspaceId);
+                Bind(handle, insert, at[6], r.Workspace);
+                Bind(handle, insert, at[7], r.RequestedModel);
+                Bind(handle, insert, at[8], r.Provider);
+                Bind(handle, insert, at[9], r.ServedModel);
+                Check(handle, raw.sqlite3_bind_int(insert, at[10], r.Status));
+                Bind(handle, insert, at[11], r.Outcome);
+                Bind(handle, insert, at[12], r.ErrorCode);
+                Bind(handle, insert, at[13], VerdictsColumn(r));
+                Check(handle, raw.sqlite3_bind_int(insert, at[14], r.Stream ? 1 : 0));
+                Check(handle, raw.sqlite3_bind_int(insert, at[15], r.Attempts));
+                Bind(handle, insert, at[16], r.PromptTokens);
+                Bind(handle, insert, at[17], r.CompletionTokens);
+                Check(handle, raw.sqlite3_bind_int(insert, at[18], r.TokensEstimated ? 1 : 0));
+                Bind(handle, insert, at[19], r.CostUsd);
+                Check(handle, raw.sqlite3_bind_double(insert, at[20], r.LatencyMs));
+                Bind(handle, insert, at[21], r.TtftMs);
+                Bind(handle, insert, at[22], r.ClientIp);
+                Bind(handle, insert, at[23], r.UserAgent);
 
-        return inserted;
+                var result = raw.sqlite3_step(insert);
+                if (result != raw.SQLITE_DONE)
+                {
+                    Check(handle, result);
+                    throw new SqliteException($"The audit insert returned SQLite code {result} instead of finishing.", result);
+                }
+
+                if (raw.sqlite3_changes(handle) == 1)
+                {
+                    inserted.Add(r);
+                }
+
+                raw.sqlite3_reset(insert);
+            }
+
+            return inserted;
+        }
+    }
+
+    private static void Bind(sqlite3 handle, sqlite3_stmt statement, int index, string? value) =>
+        Check(handle, value is null ? raw.sqlite3_bind_null(statement, index) : raw.sqlite3_bind_text16(statement, index, value.AsSpan()));
+
+    private static void Bind(sqlite3 handle, sqlite3_stmt statement, int index, long? value) =>
+        Check(handle, value is { } number ? raw.sqlite3_bind_int64(statement, index, number) : raw.sqlite3_bind_null(statement, index));
+
+    private static void Bind(sqlite3 handle, sqlite3_stmt statement, int index, double? value) =>
+        Check(handle, value is { } number ? raw.sqlite3_bind_double(statement, index, number) : raw.sqlite3_bind_null(statement, index));
+
+    /// <summary>Throws SQLite's own error for a failed call, as Microsoft.Data.Sqlite would: the batch is then spooled.</summary>
+    private static void Check(sqlite3 handle, int result)
+    {
+        if (result is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW))
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), result, raw.sqlite3_extended_errcode(handle));
+        }
     }
 
     private static readonly string[] InsertParameters =

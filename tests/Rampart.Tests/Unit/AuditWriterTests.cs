@@ -68,6 +68,45 @@ public sealed class AuditWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Store_KeepsEveryColumnAsWritten_TextNumbersAndNulls()
+    {
+        var (db, store) = await DatabaseAsync();
+        var full = Record("req_every", prompt: 3_000_000_000, completion: 4) with
+        {
+            Workspace = "équipe-日本語", UserAgent = "agent/1 (ünïcode; 🦀)", ErrorCode = "none", Verdicts = ["PII obfuscated: EMAIL×2 (messages[0].content)"],
+            Stream = true, TokensEstimated = true, Attempts = 3, Status = 201, CostUsd = 0.125, LatencyMs = 12.75, TtftMs = 1.5,
+        };
+        var sparse = new AuditRecord { Id = "req_sparse", CreatedAt = 1, Outcome = AuditOutcomes.Blocked, Status = 400 };
+
+        Assert.Equal(2, await store.WriteAsync([full, sparse], default));
+
+        await using var connection = await db.OpenAsync();
+        var rows = (await connection.QueryAsync(
+            "SELECT id, created_at, endpoint, user_id, key_id, workspace_id, workspace, requested_model, provider, served_model, status, outcome, " +
+            "error_code, verdicts, stream, attempts, prompt_tokens, completion_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, client_ip, " +
+            "user_agent FROM audit_records ORDER BY id")).Select(r => (IDictionary<string, object?>)r).ToList();
+        var every = rows[0];
+        Assert.Equal(("req_every", full.CreatedAt, full.Endpoint, "usr_1", "key_1", "ws_1", "équipe-日本語", "default", "openai", "gpt-4o-mini"),
+            ((string)every["id"]!, (long)every["created_at"]!, (string)every["endpoint"]!, (string)every["user_id"]!, (string)every["key_id"]!,
+             (string)every["workspace_id"]!, (string)every["workspace"]!, (string)every["requested_model"]!, (string)every["provider"]!, (string)every["served_model"]!));
+        Assert.Equal(full.Verdicts, System.Text.Json.JsonSerializer.Deserialize<string[]>((string)every["verdicts"]!));
+        Assert.Equal((201L, AuditOutcomes.Ok, "none", 1L, 3L, 3_000_000_000L, 4L, 1L),
+            ((long)every["status"]!, (string)every["outcome"]!, (string)every["error_code"]!, (long)every["stream"]!, (long)every["attempts"]!, (long)every["prompt_tokens"]!, (long)every["completion_tokens"]!, (long)every["tokens_estimated"]!));
+        Assert.Equal((0.125, 12.75, 1.5, "127.0.0.1", "agent/1 (ünïcode; 🦀)"),
+            ((double)every["cost_usd"]!, (double)every["latency_ms"]!, (double)every["ttft_ms"]!, (string)every["client_ip"]!, (string)every["user_agent"]!));
+
+        var none = rows[1];
+        Assert.Equal(("req_sparse", 1L, 400L, AuditOutcomes.Blocked, 0L, 0L, 0L, 0.0), ((string)none["id"]!, (long)none["created_at"]!, (long)none["status"]!,
+            (string)none["outcome"]!, (long)none["stream"]!, (long)none["attempts"]!, (long)none["tokens_estimated"]!, (double)none["latency_ms"]!));
+        string[] nullable = ["endpoint", "user_id", "key_id", "workspace_id", "workspace", "requested_model", "provider", "served_model", "error_code",
+            "verdicts", "prompt_tokens", "completion_tokens", "cost_usd", "ttft_ms", "client_ip", "user_agent"];
+        Assert.All(nullable, column => Assert.Null(none[column]));
+
+        // Written again (a replay), nothing is inserted or counted twice.
+        Assert.Equal(0, await store.WriteAsync([full, sparse], default));
+    }
+
+    [Fact]
     public async Task FullQueue_SpoolsInsteadOfBlocking_AndNothingIsLost()
     {
         var (db, store) = await DatabaseAsync();
