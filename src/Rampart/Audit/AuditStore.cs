@@ -192,7 +192,16 @@ internal sealed class AuditStore(Db db)
         return [.. batch.Where(r => ids.Remove(r.Id))];
     }
 
-    private static AuditRecord Storable(AuditRecord r) => r with
+    /// <summary>The record with every text made storable; the record itself (no copy) when all of them already are, as nearly always.</summary>
+    private static AuditRecord Storable(AuditRecord r) =>
+        Same(r.Id) && Same(r.Endpoint) && Same(r.UserId) && Same(r.KeyId) && Same(r.WorkspaceId) && Same(r.Workspace) && Same(r.RequestedModel)
+        && Same(r.Provider) && Same(r.ServedModel) && Same(r.Outcome) && Same(r.ErrorCode) && Same(r.ClientIp) && Same(r.UserAgent)
+            ? r
+            : Cleaned(r);
+
+    private static bool Same(string? text) => ReferenceEquals(AuditText.Storable(text), text);
+
+    private static AuditRecord Cleaned(AuditRecord r) => r with
     {
         Id = AuditText.Storable(r.Id)!, Endpoint = AuditText.Storable(r.Endpoint), UserId = AuditText.Storable(r.UserId), KeyId = AuditText.Storable(r.KeyId),
         WorkspaceId = AuditText.Storable(r.WorkspaceId), Workspace = AuditText.Storable(r.Workspace), RequestedModel = AuditText.Storable(r.RequestedModel),

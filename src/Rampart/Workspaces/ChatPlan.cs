@@ -14,18 +14,23 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
     public static ChatPlan Create(ChatCompletionRequest request, ModelRoute route, string? canaryNote = null, bool requireUsage = false, bool searchAvailable = true)
     {
         var messages = request.Messages ?? [];
-        var customSystemPrompt = request.System is not null || messages.Any(m => m.Role is "system" or "developer");
+        var customSystemPrompt = request.System is not null || HasSystemMessage(messages);
 
         // A caller's own system prompt replaces the workspace persona; the `system` field goes first of all, after
         // the workspace's enforced guideline, which nothing replaces.
         var systemText = request.System ?? (customSystemPrompt ? null : route.Workspace.Policy.Persona);
-        var enforced = string.Join("\n\n", new[] { route.Workspace.Policy.Guideline, canaryNote }.Where(t => !string.IsNullOrEmpty(t)));
-        IReadOnlyList<ChatMessage> effective =
-        [
-            .. enforced.Length > 0 ? [ChatMessage.FromText("system", enforced)] : Array.Empty<ChatMessage>(),
-            .. string.IsNullOrEmpty(systemText) ? [] : new[] { ChatMessage.FromText("system", systemText) },
-            .. messages,
-        ];
+        var guideline = route.Workspace.Policy.Guideline;
+        var enforced = string.IsNullOrEmpty(guideline) ? canaryNote
+            : string.IsNullOrEmpty(canaryNote) ? guideline
+            : guideline + "\n\n" + canaryNote;
+        var effective = string.IsNullOrEmpty(enforced) && string.IsNullOrEmpty(systemText)
+            ? messages
+            : (IReadOnlyList<ChatMessage>)
+            [
+                .. string.IsNullOrEmpty(enforced) ? Array.Empty<ChatMessage>() : [ChatMessage.FromText("system", enforced)],
+                .. string.IsNullOrEmpty(systemText) ? Array.Empty<ChatMessage>() : [ChatMessage.FromText("system", systemText)],
+                .. messages,
+            ];
 
         var upstream = request with
         {
@@ -41,6 +46,19 @@ internal sealed record ChatPlan(ChatCompletionRequest Upstream, bool WebSearch, 
         // The seed: web_search defaults to true unless a custom system prompt is used; the workspace can switch it off.
         var webSearch = searchAvailable && route.Workspace.Policy.WebSearch && (request.WebSearch ?? !customSystemPrompt);
         return new ChatPlan(upstream, webSearch, customSystemPrompt);
+    }
+
+    private static bool HasSystemMessage(IReadOnlyList<ChatMessage> messages)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (messages[i].Role is "system" or "developer")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether this request's obfuscated PII comes back restored, or why the request may not ask for it.</summary>
