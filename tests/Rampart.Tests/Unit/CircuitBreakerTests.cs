@@ -41,6 +41,15 @@ public sealed class CircuitBreakerTests
         Assert.True(breaker.IsOpen);
     }
 
+    /// <summary>A breaker opened by four failures (minimum 4, a 10 s break) whose break has just ended.</summary>
+    private CircuitBreaker OpenedAndBreakOver()
+    {
+        var breaker = Breaker(minimum: 4, breakSeconds: 10);
+        Trip(breaker, 4);
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        return breaker;
+    }
+
     [Fact]
     public void BelowTheMinimumThroughput_EvenOnlyFailuresKeepItClosed()
     {
@@ -113,9 +122,7 @@ public sealed class CircuitBreakerTests
     [Fact]
     public void AfterTheBreak_OneProbeGoesThrough_AndItsSuccessClosesTheBreakerWithAFreshWindow()
     {
-        var breaker = Breaker(minimum: 4, breakSeconds: 10);
-        Trip(breaker, 4);
-        _clock.Advance(TimeSpan.FromSeconds(10));
+        var breaker = OpenedAndBreakOver();
 
         Assert.True(breaker.TryEnter(out var probe));
         Assert.True(probe);
@@ -134,9 +141,7 @@ public sealed class CircuitBreakerTests
     [Fact]
     public void AFailedProbe_OpensItForAnotherBreak()
     {
-        var breaker = Breaker(minimum: 4, breakSeconds: 10);
-        Trip(breaker, 4);
-        _clock.Advance(TimeSpan.FromSeconds(10));
+        var breaker = OpenedAndBreakOver();
 
         Assert.True(Call(breaker, failed: true));
 
@@ -152,9 +157,7 @@ public sealed class CircuitBreakerTests
     [Fact]
     public void AnAbandonedProbe_PassesTheProbeToTheNextCall()
     {
-        var breaker = Breaker(minimum: 4, breakSeconds: 10);
-        Trip(breaker, 4);
-        _clock.Advance(TimeSpan.FromSeconds(10));
+        var breaker = OpenedAndBreakOver();
         Assert.True(breaker.TryEnter(out var first));
         Assert.False(breaker.TryEnter(out _));
 
@@ -182,9 +185,7 @@ public sealed class CircuitBreakerTests
     [Fact]
     public async Task ManyCallersAfterTheBreak_ExactlyOneIsTheProbe()
     {
-        var breaker = Breaker(minimum: 4, breakSeconds: 10);
-        Trip(breaker, 4);
-        _clock.Advance(TimeSpan.FromSeconds(10));
+        var breaker = OpenedAndBreakOver();
         using var start = new Barrier(8);
 
         var entered = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
