@@ -56,10 +56,10 @@ internal sealed class GatewayMetrics
             "Chat requests whose bodies are still arriving; they hold no place until they have.");
         Meter.CreateObservableGauge("rampart.admission.preparing", () => admission.Preparing, "{request}",
             "Chat requests being read, parsed and scanned right now (at most Rampart:Admission:Concurrency).");
-        Meter.CreateObservableGauge("rampart.circuit_breaker.open", () => BreakerStates(breakers), "{target}",
-            "1 while a provider target's circuit breaker is open or probing (requests skip it to their fallbacks), else 0; by provider and model.");
         Meter.CreateObservableGauge("rampart.admission.queued", () => admission.Queued, "{request}",
             "Chat requests waiting for their turn to be prepared; beyond Rampart:Admission:QueueLength they get 503.");
+        Meter.CreateObservableGauge("rampart.circuit_breaker.open", () => BreakerStates(breakers), "{target}",
+            "1 while a provider target's circuit breaker is open or probing (requests skip it to their fallbacks), else 0; by provider and model.");
     }
 
     public Meter Meter { get; }
