@@ -31,7 +31,7 @@ internal sealed record TopicRule
         var matcher = _matcher ??= new Matcher(
             [.. (Keywords ?? []).Select(Normalize).Where(k => k.Length > 0)],
             [.. (Phrases ?? []).Select(Normalize).Where(p => p.Length > 0)],
-            [.. (Patterns ?? []).Select(p => new Regex(p, PatternOptions))]);
+            [.. (Patterns ?? []).Select(p => RegexScratch.Released(new Regex(p, PatternOptions)))]);
         return matcher.Keywords.Any(k => ContainsWord(normalized, k))
             || matcher.Phrases.Any(p => normalized.Contains(p, StringComparison.Ordinal))
             || matcher.Patterns.Any(r => r.IsMatch(text));
