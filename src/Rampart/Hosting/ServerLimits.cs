@@ -40,6 +40,7 @@ internal static class ServerLimits
 
         // Built here so that a bad setting stops the start, like the limits above.
         builder.Services.AddSingleton(new Admission(configuration));
+        builder.Services.AddHostedService<StartupThreads>();
         return builder;
     }
 

@@ -122,6 +122,8 @@ public class GatewayFixture : IAsyncLifetime
             ["Rampart:Upstream:StreamIdleTimeoutSeconds"] = "2",
             ["Rampart:DemoWordDelayMilliseconds"] = "0",
             ["Rampart:AccessPollMilliseconds"] = "200",
+            // The thread pool is the test process's, shared by every gateway started here; StartupThreadsTests owns it.
+            ["Rampart:StartupThreads:Seconds"] = "0",
             // Failure tests here check single upstream calls: no retries, and breakers that do not trip across tests.
             // The routing tests have their own gateway with retries and a quick breaker.
             ["Rampart:Routing:Retries"] = "0",
