@@ -5,7 +5,8 @@ namespace Rampart.Hosting;
 /// requests but bounded, a short window for request headers (slow-header attacks), no server banner, connections
 /// capped by what the process's open-files limit can serve (every open stream holds one, and 10,000 of them is a normal
 /// day: raise the limit rather than lower this); and
-/// <see cref="Admission"/>, which bounds how many chat requests are prepared at once.
+/// <see cref="Admission"/>, which bounds how many chat requests are prepared at once; and
+/// <see cref="StartupThreads"/>, the thread pool's allowance for a process that takes traffic as soon as it starts.
 /// </summary>
 internal static class ServerLimits
 {
