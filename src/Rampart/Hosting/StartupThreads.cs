@@ -51,9 +51,9 @@ internal sealed partial class StartupThreads(IConfiguration configuration, ILogg
             }
 
             _holders++;
+            _holding = 1;
         }
 
-        _holding = 1;
         _end = new Timer(_ => End(), null, TimeSpan.FromSeconds(seconds), Timeout.InfiniteTimeSpan);
         LogRaised(logger, minimum, seconds);
         return Task.CompletedTask;

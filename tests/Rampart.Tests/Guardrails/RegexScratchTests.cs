@@ -92,7 +92,7 @@ public sealed class RegexScratchTests
     }
 
     [Fact]
-    public void TopicRulePatterns_StillMatch_WithTheirTablesReleased()
+    public void TopicRulePatterns_BuiltThroughTheRelease_StillMatchAndMiss()
     {
         var rule = new Rampart.Guardrails.Rules.TopicRule { Name = "salaries", Patterns = [@"salar(y|ies)\s+of\s+\w+"] };
         Assert.True(rule.Matches("What is the salary of Bob?", Rampart.Guardrails.Rules.TopicRule.Normalize("What is the salary of Bob?")));
