@@ -6,9 +6,13 @@ using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Api;
 
-/// <summary>The operator CLI, run against the live gateway's database as an operator would from a second shell.</summary>
-[Collection(GatewayTests.Name)]
-public sealed class CliTests(GatewayFixture gateway)
+/// <summary>
+/// The operator CLI, run against the live gateway's database as an operator would from a second shell. The gateway is
+/// told nothing and must notice the changes within a second, a time bound measured when the machine is not busy with
+/// other tests (see <see cref="RunsAlone"/>).
+/// </summary>
+[Collection(RunsAlone.Name)]
+public sealed class CliTests(GatewayFixture gateway) : IClassFixture<GatewayFixture>
 {
     [Fact]
     public async Task UserWorkspaceMemberKey_CreatedByCli_WorkAgainstTheRunningGateway()
@@ -60,7 +64,8 @@ public sealed class CliTests(GatewayFixture gateway)
 
         Assert.Equal(0, revoke.ExitCode);
         Assert.Equal(HttpStatusCode.Unauthorized, status);
-        Assert.True(DateTime.UtcNow - revokedAt < TimeSpan.FromSeconds(1), "revocation by another process propagates within a second");
+        var took = DateTime.UtcNow - revokedAt;
+        Assert.True(took < TimeSpan.FromSeconds(1), $"revocation by another process propagates within a second (took {took.TotalMilliseconds:F0} ms)");
         Assert.Contains("revoked", (await Cli("keys", "list", "--user", user.Id)).Output);
     }
 

@@ -14,7 +14,7 @@ namespace Rampart.Tests.Operations;
 /// Runs alone: the SDK listens to every meter named "Rampart" in the process, so the requests of gateways in tests
 /// running beside it would fill its series limit (2,000 per metric) and push this gateway's series into the overflow.
 /// </summary>
-[Collection(OtlpExportRunsAlone.Name)]
+[Collection(RunsAlone.Name)]
 public sealed class OtlpExportTests
 {
     [Fact]
@@ -110,10 +110,4 @@ public sealed class OtlpExportTests
 
         public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
-}
-
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class OtlpExportRunsAlone
-{
-    public const string Name = "otlp export (alone)";
 }

@@ -20,6 +20,7 @@ namespace Rampart.Tests.Postgres;
 /// limits hold across both; audit records from both land. The instances poll for access changes only every 60 s here, so
 /// anything faster than that is PostgreSQL's NOTIFY at work. Runs in both passes, like the other PostgreSQL tests.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public sealed class MultiInstanceTests(TwoInstancesFixture instances, ITestOutputHelper output) : IClassFixture<TwoInstancesFixture>
 {
     private static readonly TimeSpan PropagationBudget = TimeSpan.FromSeconds(1);

@@ -11,6 +11,7 @@ namespace Rampart.Tests.Postgres;
 /// Issue 9's check: PostgreSQL stops in the middle of load and comes back; no audit record is lost or written twice.
 /// The gateway runs on a PostgreSQL server of this test's own, so stopping it disturbs no other test.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public sealed class PostgresOutageTests : IAsyncLifetime
 {
     private PostgresServer _server = null!;

@@ -13,6 +13,7 @@ namespace Rampart.Tests.Postgres;
 /// instances) on one database, a database that cannot be reached, and the clean-up of old windows. The HTTP view across
 /// two gateways behind nginx is in <see cref="MultiInstanceTests"/>.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public sealed class SharedLimitsTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Monday = FirewallFixture.Monday;
