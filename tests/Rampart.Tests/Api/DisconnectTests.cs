@@ -4,8 +4,12 @@ using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Api;
 
-[Collection(GatewayTests.Name)]
-public sealed class DisconnectTests(GatewayFixture gateway)
+/// <summary>
+/// A caller that leaves ends the provider call with it. Runs alone (<see cref="RunsAlone"/>): one check is that the call
+/// ends within a second of the client leaving, well before the gateway's own 2-second upstream timeout would end it.
+/// </summary>
+[Collection(RunsAlone.Name)]
+public sealed class DisconnectTests(GatewayFixture gateway) : IClassFixture<GatewayFixture>
 {
     private static readonly TimeSpan AbortWait = TimeSpan.FromSeconds(5);
 
