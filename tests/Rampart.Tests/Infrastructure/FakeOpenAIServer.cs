@@ -140,6 +140,10 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>How many requests for <paramref name="model"/> carried <paramref name="marker"/> as the last user message.</summary>
     public int Calls(string model, string marker) => _calls.GetValueOrDefault((model, marker));
 
+    /// <summary>Completes once a request for <paramref name="model"/> with <paramref name="marker"/> has arrived here.</summary>
+    public Task CalledAsync(string model, string marker) =>
+        Eventually.WaitUntilAsync(() => Calls(model, marker) > 0, $"no call for {model} with the marker reached the fake upstream");
+
     /// <summary>The one recorded request whose messages contain <paramref name="marker"/>.</summary>
     public RecordedRequest RequestWith(string marker) => Assert.Single(_requests, r => r.Body.Contains(marker, StringComparison.Ordinal));
 
