@@ -37,6 +37,7 @@ internal static class ReportMode
         md.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{meta.GetValueOrDefault("command")}`");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Pinning: {meta.GetValueOrDefault("pinning")}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Mock upstream: {meta.GetValueOrDefault("mock")}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Rampart's environment besides its address: {(meta.GetValueOrDefault("rampart_env") is { Length: > 0 } env ? $"`{env}`" : "nothing")}");
         md.AppendLine();
 
         // Throughput.

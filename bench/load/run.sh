@@ -23,6 +23,7 @@
 #   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, slow h2c mock +5, Rampart +80, pass-through +85, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
 #   PHASES ["throughput cpu ttfb rate soak streams streams-h2"]  which measurements to make
+#   RAMPART_ENV ["MALLOC_ARENA_MAX=2"]  environment Rampart starts with: what the Dockerfile sets (empty for none)
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -52,6 +53,7 @@ LOAD_CPUS="${LOAD_CPUS:-0}"
 PORT_BASE="${PORT_BASE:-19100}"
 RESULTS_DIR="${RESULTS_DIR:-$LOAD_DIR/results}"
 PHASES=" ${PHASES:-throughput cpu ttfb rate soak streams streams-h2} "
+RAMPART_ENV="${RAMPART_ENV-MALLOC_ARENA_MAX=2}"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MOCK_PORT=$((PORT_BASE + 1))
@@ -202,7 +204,9 @@ API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 [[ -n "$API_KEY" ]] || die "no API key in the set-up output"
 
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
-start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" dotnet Rampart.dll; }
+# Its environment is the container's (RAMPART_ENV, by default what the Dockerfile sets), split into words on purpose.
+# shellcheck disable=SC2086
+start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV dotnet Rampart.dll; }
 start_rampart
 start portkey "$GATEWAY_CPUS" "$LOAD_DIR/portkey" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$PORTKEY_PORT" --headless
 wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
@@ -378,7 +382,8 @@ if phase streams-h2; then
   STREAMS_H2=$(( STREAMS_REQUESTED < $(ulimit -n) - 1024 ? STREAMS_REQUESTED : $(ulimit -n) - 1024 ))
   log "restarting Rampart with HTTP/2 to plain-http providers (h2c)"
   stop "$rampart_PID"
-  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" Rampart__Upstream__CleartextHttp2=true RAMPART_MAX_CONNECTIONS=$(( $(ulimit -n) - 1024 )) dotnet Rampart.dll
+  # shellcheck disable=SC2086
+  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV Rampart__Upstream__CleartextHttp2=true RAMPART_MAX_CONNECTIONS=$(( $(ulimit -n) - 1024 )) dotnet Rampart.dll
   wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
   log "holding $STREAMS_H2 concurrent streams through Rampart over HTTP/2 upstream connections (workspace bench-slow-h2)"
   mapfile -t hs < <(client_headers rampart)
@@ -396,6 +401,7 @@ load_before=$LOAD_BEFORE
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
+rampart_env=$RAMPART_ENV
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED
 streams_attempted=$STREAMS
