@@ -140,7 +140,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>How many requests for <paramref name="model"/> carried <paramref name="marker"/> as the last user message.</summary>
     public int Calls(string model, string marker) => _calls.GetValueOrDefault((model, marker));
 
-    /// <summary>Completes once a request for <paramref name="model"/> with <paramref name="marker"/> has arrived here.</summary>
+    /// <summary>
+    /// Completes once a request for <paramref name="model"/> with <paramref name="marker"/> has arrived here. A caller
+    /// that is to give up mid-call waits for this rather than a fixed delay, which a busy machine or a cold gateway can
+    /// spend before the call even gets here.
+    /// </summary>
     public Task CalledAsync(string model, string marker) =>
         Eventually.WaitUntilAsync(() => Calls(model, marker) > 0, $"no call for {model} with the marker reached the fake upstream");
 
