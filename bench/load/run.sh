@@ -351,8 +351,15 @@ if phase rate || phase soak || phase streams; then
   "${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$((RATE / 4))" --seconds 10 --warmup-seconds 0 >/dev/null || true
   "${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$RATE" --seconds 10 --warmup-seconds 0 >/dev/null || true
 fi
+# The pass-through runs at the same rate too: what the second hop alone adds in this topology (a gateway's CPU, the
+# mock sharing the load generator's) is part of the added latency any gateway on this machine shows.
+if phase rate; then
+  log "warming the pass-through up: $RATE/s for 10 s"
+  mapfile -t hs < <(client_headers passthrough)
+  "${CLIENT[@]}" rate --url "$(url_of passthrough)" --body "$WORK/small.mock.json" "${hs[@]}" --rps "$RATE" --seconds 10 --warmup-seconds 0 >/dev/null || true
+fi
 phase rate && for round in $(seq "$ROUNDS"); do
-  for target in direct rampart; do
+  for target in direct passthrough rampart; do
     log "fixed rate $RATE/s, $target (round $round, ${RATE_SECONDS}s after 5s of warm-up)"
     mapfile -t hs < <(client_headers "$target")
     pid_args=()
