@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Rampart.Hosting;
 
 /// <summary>
@@ -25,10 +27,28 @@ internal static class SocketCompletions
     /// Continues on the thread pool when called on a socket event thread (any thread not the pool's) with a body of at
     /// least <see cref="LargeBodyBytes"/> or of unknown length; otherwise, and always in .NET's default mode, at once.
     /// </summary>
-    public static ValueTask LeaveEventThreadAsync(long? bodyBytes) =>
-        Thread.CurrentThread.IsThreadPoolThread || bodyBytes < LargeBodyBytes
-            ? ValueTask.CompletedTask
-            : ToThreadPoolAsync();
+    public static ThreadPoolHop LeaveEventThreadAsync(long? bodyBytes) =>
+        new(!Thread.CurrentThread.IsThreadPoolThread && !(bodyBytes < LargeBodyBytes));
 
-    private static async ValueTask ToThreadPoolAsync() => await Task.Yield();
+    /// <summary>
+    /// Awaited, queues what follows to the thread pool when a hop is needed. It is never complete before the await, so
+    /// the continuation cannot be run inline on the event thread: an <c>async</c> method around <c>Task.Yield()</c>
+    /// could be, when the pool finished it before the caller got to its <c>await</c>.
+    /// </summary>
+    internal readonly struct ThreadPoolHop(bool needed) : ICriticalNotifyCompletion
+    {
+        public ThreadPoolHop GetAwaiter() => this;
+
+        public bool IsCompleted => !needed;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) =>
+            ThreadPool.QueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+
+        public void UnsafeOnCompleted(Action continuation) =>
+            ThreadPool.UnsafeQueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+    }
 }
