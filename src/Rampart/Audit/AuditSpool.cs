@@ -4,9 +4,12 @@ using System.Text.Json;
 namespace Rampart.Audit;
 
 /// <summary>
-/// Where audit records wait while the database cannot take them: an append-only JSON Lines file in the data folder,
-/// forced to disk after every append. For a replay the file is first renamed, so appends carry on into a fresh file
-/// while the renamed one is read; it is deleted only once every record in it is stored.
+/// Where audit records wait while the database cannot take them: an append-only JSON Lines file in the data folder.
+/// The writer's appends are forced to disk before it goes on. A request that finds the queue full appends without
+/// waiting for the disk (what it wrote survives the process; <see cref="SyncToDisk"/> makes it survive the machine, on
+/// the writer's next round), because hundreds of requests each waiting for their own flush under one lock starve the
+/// thread pool. For a replay the file is first renamed, so appends carry on into a fresh file while the renamed one is
+/// read; it is deleted only once every record in it is stored.
 /// </summary>
 internal sealed class AuditSpool
 {
@@ -17,6 +20,7 @@ internal sealed class AuditSpool
     private readonly string _directory;
     private readonly string _active;
     private volatile bool _pending;
+    private bool _unsynced;
 
     public AuditSpool(string directory)
     {
@@ -29,7 +33,7 @@ internal sealed class AuditSpool
     /// <summary>Whether any spooled record may still be waiting for the database.</summary>
     public bool HasPending => _pending;
 
-    public void Append(IEnumerable<AuditRecord> records)
+    public void Append(IEnumerable<AuditRecord> records, bool flushToDisk = true)
     {
         lock (_lock)
         {
@@ -56,9 +60,30 @@ internal sealed class AuditSpool
                 }
             }
 
-            file.Flush(flushToDisk: true);
+            file.Flush(flushToDisk);
+            _unsynced |= !flushToDisk;
             _pending = true;
         }
+    }
+
+    /// <summary>Forces appends made without <c>flushToDisk</c> to disk.</summary>
+    public void SyncToDisk()
+    {
+        lock (_lock)
+        {
+            SyncActiveFile();
+        }
+    }
+
+    private void SyncActiveFile()
+    {
+        if (_unsynced && File.Exists(_active))
+        {
+            using var file = new FileStream(_active, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            file.Flush(flushToDisk: true);
+        }
+
+        _unsynced = false;
     }
 
     /// <summary>The files to replay, oldest first: earlier replays that did not finish, then what is spooled now.</summary>
@@ -66,6 +91,7 @@ internal sealed class AuditSpool
     {
         lock (_lock)
         {
+            SyncActiveFile();
             if (File.Exists(_active))
             {
                 var stamp = DateTime.UtcNow.Ticks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);

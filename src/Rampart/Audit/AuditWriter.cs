@@ -8,7 +8,7 @@ namespace Rampart.Audit;
 /// <c>Rampart:Audit:FlushIntervalMilliseconds</c> while fewer than <c>Rampart:Audit:BatchSize</c> records wait, and at
 /// once, with everything waiting (up to <c>Rampart:Audit:MaxBatchSize</c>), when more do.
 /// A batch the database refuses goes to the <see cref="AuditSpool"/> and is replayed once a write succeeds again;
-/// a record that finds the queue full is spooled at once. Stopping drains the queue, so nothing is left in memory.
+/// a record that finds the queue full is spooled at once, and forced to disk by the writer's next round. Stopping drains the queue, so nothing is left in memory.
 /// </summary>
 internal sealed partial class AuditWriter : BackgroundService
 {
@@ -55,7 +55,7 @@ internal sealed partial class AuditWriter : BackgroundService
         }
 
         Interlocked.Increment(ref _spooledWhileFull);
-        SpoolOrKeep([record]);
+        SpoolOrKeep([record], flushToDisk: false);
     }
 
     /// <summary>Writes everything queued so far, then replays the spool if the database takes writes again.</summary>
@@ -74,10 +74,25 @@ internal sealed partial class AuditWriter : BackgroundService
             {
                 await ReplayAsync();
             }
+
+            SyncSpool();
         }
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Forces to disk what requests spooled when they found the queue full (they do not wait for the disk themselves).</summary>
+    private void SyncSpool()
+    {
+        try
+        {
+            _spool.SyncToDisk();
+        }
+        catch (Exception ex)
+        {
+            LogSpoolSyncFailed(ex);
         }
     }
 
@@ -128,6 +143,7 @@ internal sealed partial class AuditWriter : BackgroundService
 
             if (Interlocked.Exchange(ref _spooledWhileFull, 0) is > 0 and var spooled)
             {
+                SyncSpool();
                 LogSpooledWhileFull(spooled);
             }
         }
@@ -169,11 +185,11 @@ internal sealed partial class AuditWriter : BackgroundService
         }
     }
 
-    private void SpoolOrKeep(List<AuditRecord> records)
+    private void SpoolOrKeep(List<AuditRecord> records, bool flushToDisk = true)
     {
         try
         {
-            _spool.Append(records);
+            _spool.Append(records, flushToDisk);
             Interlocked.Add(ref _spooled, records.Count);
         }
         catch (Exception ex)
@@ -245,6 +261,9 @@ internal sealed partial class AuditWriter : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Spooling {Count} audit records failed; they are kept in memory and retried")]
     private partial void LogSpoolFailed(Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Forcing the audit spool to disk failed; its records are written but may not survive a power loss")]
+    private partial void LogSpoolSyncFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} audit records found the queue full and were spooled to disk")]
     private partial void LogSpooledWhileFull(int count);
