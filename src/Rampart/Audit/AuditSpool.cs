@@ -60,8 +60,9 @@ internal sealed class AuditSpool
                 }
             }
 
+            // A forced flush covers the file's earlier lines too.
             file.Flush(flushToDisk);
-            _unsynced |= !flushToDisk;
+            _unsynced = !flushToDisk;
             _pending = true;
         }
     }
