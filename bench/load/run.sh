@@ -356,7 +356,7 @@ fi
 if phase rate; then
   log "warming the pass-through up: $RATE/s for 10 s"
   mapfile -t hs < <(client_headers passthrough)
-  "${CLIENT[@]}" rate --url "$(url_of passthrough)" --body "$WORK/small.mock.json" "${hs[@]}" --rps "$RATE" --seconds 10 --warmup-seconds 0 >/dev/null || true
+  "${CLIENT[@]}" rate --url "$(url_of passthrough)" --body "$WORK/small.$(model_of passthrough).json" "${hs[@]}" --rps "$RATE" --seconds 10 --warmup-seconds 0 >/dev/null || true
 fi
 phase rate && for round in $(seq "$ROUNDS"); do
   for target in direct passthrough rampart; do

@@ -141,9 +141,10 @@ internal sealed partial class AuditWriter : BackgroundService
                 await ReplayAsync();
             }
 
+            // Whatever requests spooled without waiting for the disk, up to now (nothing to do when they spooled nothing).
+            SyncSpool();
             if (Interlocked.Exchange(ref _spooledWhileFull, 0) is > 0 and var spooled)
             {
-                SyncSpool();
                 LogSpooledWhileFull(spooled);
             }
         }
