@@ -26,6 +26,8 @@ internal static class RateMode
         if (arguments.OptionalText("latencies-csv") is { } csv)
         {
             // One line per request of the measured phase, in send order: when it left (ms from the start) and how long it took (µs; -1 failed).
+            // The start's wall clock goes to standard error, to line the file up with what else was recorded at the time.
+            Console.Error.WriteLine($"latencies: measured phase started at unix_ms={phase.StartedUnixMs}, one line per request in {csv}");
             await File.WriteAllLinesAsync(csv, phase.Latencies.Select((t, i) =>
                 $"{(i * 1000.0 / rps).ToString("F3", CultureInfo.InvariantCulture)},{(t > 0 ? Requests.Us(Requests.Microseconds(t)) : "-1")}").Prepend("sent_ms,latency_us"), cancellationToken);
         }
@@ -40,7 +42,7 @@ internal static class RateMode
         return phase.Errors == 0 ? 0 : 1;
     }
 
-    private sealed record Phase(long[] Latencies, int Errors, TimeSpan Elapsed, long MaxLag, long RssMax);
+    private sealed record Phase(long[] Latencies, int Errors, TimeSpan Elapsed, long MaxLag, long RssMax, long StartedUnixMs);
 
     private static async Task<Phase> RunPhaseAsync(HttpClient client, Requests requests, int rps, int seconds, int? pid, TimeSpan rssEvery, CancellationToken cancellationToken)
     {
@@ -50,6 +52,7 @@ internal static class RateMode
         var inFlight = new List<Task>(total);
         var interval = (double)Stopwatch.Frequency / rps;
         var start = Stopwatch.GetTimestamp();
+        var startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long maxLag = 0;
         var rssMax = Requests.ResidentBytes(pid);
         var nextRss = start + (long)(rssEvery.TotalSeconds * Stopwatch.Frequency);
@@ -80,7 +83,7 @@ internal static class RateMode
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         await Task.WhenAll(inFlight);
-        return new Phase(latencies, errors, Stopwatch.GetElapsedTime(start), maxLag, rssMax);
+        return new Phase(latencies, errors, Stopwatch.GetElapsedTime(start), maxLag, rssMax, startedUnixMs);
 
         // Called on the schedule thread: the request is written before the first await, so the clock starts on time.
         async Task SendOneAsync(int index)

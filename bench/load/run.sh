@@ -24,6 +24,7 @@
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
 #   PHASES ["throughput cpu ttfb rate soak streams streams-h2"]  which measurements to make
 #   RAMPART_ENV ["MALLOC_ARENA_MAX=2"]  environment Rampart starts with: what the Dockerfile sets (empty for none)
+#   RATE_CSV [0]         1: keep one line per request of every fixed-rate and soak run (rate.<target>.<round>.csv in the raw folder)
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -252,6 +253,7 @@ headers_of() { # target [port of the mock behind Portkey]
     portkey) echo "Authorization: Bearer sk-mock-not-a-real-key|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:${2:-$MOCK_PORT}/v1" ;;
   esac
 }
+csv_args() { [[ "${RATE_CSV:-0}" == 1 ]] && printf -- '--latencies-csv %s' "$RAW/$1.csv"; return 0; } # name → the load client's per-request CSV option
 client_headers() { local IFS='|'; for h in $(headers_of "$@"); do printf -- '--header\n%s\n' "$h"; done; }
 
 # --- every target answers every body correctly before anything is measured -------------------------------------------
@@ -365,14 +367,14 @@ phase rate && for round in $(seq "$ROUNDS"); do
     pid_args=()
     [[ $target == rampart ]] && pid_args=(--pid "$rampart_PID" --rss-every 5)
     "${CLIENT[@]}" rate --url "$(url_of "$target")" --body "$WORK/small.$(model_of "$target").json" "${hs[@]}" \
-      --rps "$RATE" --seconds "$RATE_SECONDS" --warmup-seconds 5 "${pid_args[@]}" | tee "$RAW/rate.$target.$round.txt" >&2 || true
+      --rps "$RATE" --seconds "$RATE_SECONDS" --warmup-seconds 5 "${pid_args[@]}" $(csv_args "rate.$target.$round") | tee "$RAW/rate.$target.$round.txt" >&2 || true
   done
 done
 
 # --- memory soak at the fixed rate -----------------------------------------------------------------------------------
 mapfile -t hs < <(client_headers rampart)
 phase soak && log "soak: Rampart at $RATE/s for ${SOAK_SECONDS}s, resident memory sampled along the way" && "${CLIENT[@]}" rate --url "$(url_of rampart)" --body "$WORK/small.bench.json" "${hs[@]}" --rps "$RATE" --seconds "$SOAK_SECONDS" \
-  --warmup-seconds 10 --pid "$rampart_PID" --rss-every "$(( SOAK_SECONDS >= 120 ? SOAK_SECONDS / 12 : 5 ))" | tee "$RAW/soak.rampart.txt" >&2 || true
+  --warmup-seconds 10 --pid "$rampart_PID" --rss-every "$(( SOAK_SECONDS >= 120 ? SOAK_SECONDS / 12 : 5 ))" $(csv_args soak.rampart) | tee "$RAW/soak.rampart.txt" >&2 || true
 
 # --- concurrent open streams -------------------------------------------------------------------------------------------
 phase streams && log "holding $STREAMS concurrent streams through Rampart (workspace bench-slow → a mock sending one chunk a second)" && "${CLIENT[@]}" streams --url "$(url_of rampart)" --body "$WORK/stream.bench-slow.json" "${hs[@]}" --count "$STREAMS" \

@@ -26,7 +26,7 @@ builder.AddRampartOperations();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJson.Default));
 builder.Services
     .AddRampartData(builder.Configuration)
-    .AddRampartAuth()
+    .AddRampartAuth(builder.Configuration)
     .AddRampartAudit(builder.Configuration)
     .AddRampartProviders(builder.Configuration)
     .AddRampartSearch()

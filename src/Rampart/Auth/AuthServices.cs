@@ -1,15 +1,21 @@
 using Microsoft.AspNetCore.Authentication;
+using Rampart.Data;
 using Rampart.Hosting;
 
 namespace Rampart.Auth;
 
 internal static class AuthServices
 {
-    public static IServiceCollection AddRampartAuth(this IServiceCollection services)
+    public static IServiceCollection AddRampartAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<MasterKey>();
         services.AddSingleton<AccessCache>();
-        services.AddSingleton<KeyUsageTracker>();
+        // Its own wait for locks: counts that cannot be written soon stay in memory for the next flush, rather than
+        // holding a thread (and a stop) for the database's default 30 s.
+        services.AddSingleton(sp => new KeyUsageTracker(
+            new AccessStore(sp.GetRequiredService<Db>().WithCommandTimeout(configuration.GetValue("Rampart:KeyUsageDatabaseTimeoutSeconds", 5)),
+                sp.GetRequiredService<AccessChangeSignal>(), sp.GetRequiredService<TimeProvider>()),
+            sp.GetRequiredService<TimeProvider>(), configuration, sp.GetRequiredService<ILogger<KeyUsageTracker>>()));
         services.AddSingleton(sp => new FirstStartReport(Console.Out, sp.GetRequiredService<IConfiguration>()));
 
         // Order matters: hosted services start in registration order, and the database must be ready

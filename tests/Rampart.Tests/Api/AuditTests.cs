@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Rampart.Audit;
+using Rampart.Auth;
 using Rampart.Routing;
 using Rampart.Tests.Guardrails;
 using Rampart.Tests.Infrastructure;
@@ -401,6 +403,41 @@ public sealed class AuditTests(AuditGatewayFixture gateway)
         Assert.Empty(Directory.EnumerateFiles(gateway.DataDir, "audit-spool*"));
         await using var connection = await gateway.ConnectAsync();
         Assert.Equal(300, await connection.ExecuteScalarAsync<long>("SELECT SUM(requests) FROM usage_daily WHERE user_id = @UserId", new { caller.UserId }));
+    }
+
+    [SqliteOnlyFact("it locks the SQLite file")]
+    public async Task DatabaseLocked_KeyUsageStaysInMemory_WithoutTheDatabasesLongWait_ThenIsWritten()
+    {
+        var (_, key) = await gateway.CreateWorkspaceWithCallerAsync();
+        var caller = await CallerOfAsync(key);
+        var tracker = gateway.Services.GetRequiredService<KeyUsageTracker>();
+        using var http = gateway.Http(key);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("api/v1/models")).StatusCode);
+        }
+
+        await using (var locker = AuditGatewayFixture.OpenDatabase(gateway.DatabasePath))
+        {
+            await locker.OpenAsync();
+            await locker.ExecuteAsync("BEGIN EXCLUSIVE");
+
+            // The fixture allows one second (Rampart:KeyUsageDatabaseTimeoutSeconds); SQLite's own default would hold the flush for 30.
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            await tracker.FlushAsync(default);
+            waited.Stop();
+
+            Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(15));
+            Assert.Equal(3, tracker.PendingCount(caller.KeyId));
+            Assert.Equal(0, await locker.ExecuteScalarAsync<long>("SELECT request_count FROM api_keys WHERE id = @KeyId", new { caller.KeyId }));
+            await locker.ExecuteAsync("ROLLBACK");
+        }
+
+        await tracker.FlushAsync(default);
+
+        Assert.Equal(0, tracker.PendingCount(caller.KeyId));
+        var record = (await gateway.Store.ListKeysAsync(caller.UserId, default)).Single(k => k.Id == caller.KeyId);
+        Assert.Equal(3, record.RequestCount);
     }
 
     [Fact]

@@ -7,8 +7,9 @@ using Rampart.Data;
 namespace Rampart.Tests.Infrastructure;
 
 /// <summary>
-/// A gateway whose audit writer only writes when told (<see cref="FlushAuditAsync"/>) or at shutdown, gives up on a
-/// locked database after one second, has a small queue so load overflows into the spool, and prices the fake models.
+/// A gateway whose audit writer and key usage counter only write when told (<see cref="FlushAuditAsync"/>,
+/// <c>KeyUsageTracker.FlushAsync</c>) or at shutdown and give up on a locked database after one second, whose audit queue
+/// is small so load overflows into the spool, and which prices the fake models.
 /// </summary>
 public class AuditGatewayFixture : GatewayFixture
 {
@@ -41,6 +42,8 @@ public class AuditGatewayFixture : GatewayFixture
         settings["Rampart:Audit:DatabaseTimeoutSeconds"] = "1";
         settings["Rampart:Audit:QueueCapacity"] = "16";
         settings["Rampart:Audit:BatchSize"] = "50";
+        settings["Rampart:KeyUsageFlushMilliseconds"] = "600000";
+        settings["Rampart:KeyUsageDatabaseTimeoutSeconds"] = "1";
     }
 
     internal AuditWriter AuditWriter => Services.GetRequiredService<AuditWriter>();
