@@ -38,7 +38,7 @@ public sealed class NginxBalancer : IAsyncDisposable
 
         var root = Path.Combine(Path.GetTempPath(), "rampart-nginx-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var servers = string.Concat(backends.Select(b => $"        server {b.Host}:{b.Port.ToString(CultureInfo.InvariantCulture)};\n"));
         // As root, nginx's workers drop to an unprivileged user (Debian has no group "nobody", nginx's default).
         var user = Environment.UserName == "root" ? "user nobody nogroup;\n" : "";
@@ -167,10 +167,4 @@ public sealed class NginxBalancer : IAsyncDisposable
         await process.WaitForExitAsync();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

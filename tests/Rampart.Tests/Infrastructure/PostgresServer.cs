@@ -62,7 +62,7 @@ public sealed class PostgresServer : IAsyncDisposable
         // A port can be taken between finding it free and the server binding it; try a few.
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort();
+            var port = LoopbackPorts.Free();
             var server = new PostgresServer(
                 new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = port, Username = "postgres", Password = password, Database = "postgres" }.ConnectionString,
                 root, binDir, port);
@@ -170,13 +170,6 @@ public sealed class PostgresServer : IAsyncDisposable
             ?? (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').FirstOrDefault(dir => File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "initdb")))
             ?? throw new InvalidOperationException(
                 $"PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's 'postgresql' package (bash test.sh does), or set {ExternalServerVariable} to a server's connection string.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task RunAsPostgresAsync(string program, string[] arguments, bool throwOnFailure = true) =>

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Rampart.Hosting;
+using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Operations;
 
@@ -35,7 +36,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     /// <param name="openFilesLimit">When set, the process's open-files limit (soft and hard, through the shell's <c>ulimit</c>).</param>
     public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? openFilesLimit = null)
     {
-        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        var baseUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var start = new ProcessStartInfo(openFilesLimit is null ? dotnet : "bash")
         {
@@ -120,13 +121,6 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Keep(string? line)
