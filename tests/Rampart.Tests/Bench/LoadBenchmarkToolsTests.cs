@@ -165,7 +165,16 @@ public sealed class LoadBenchmarkToolsTests
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"{tool} did not finish within 60 s.");
+            }
+
             Assert.True(process.ExitCode == 0, $"{tool} exited with {process.ExitCode}: {await error}");
             return await output;
         }
