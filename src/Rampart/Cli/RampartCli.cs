@@ -191,7 +191,7 @@ internal static class RampartCli
                 try
                 {
                     await using var stream = File.OpenRead(path);
-                    policy = await JsonSerializer.DeserializeAsync<WorkspacePolicy>(stream, StrictPolicyJson, ct)
+                    policy = await JsonSerializer.DeserializeAsync(stream, OpenAIJson.StrictPolicy.WorkspacePolicy, ct)
                         ?? throw new AccessConflictException($"{path} holds no policy.");
                 }
                 catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
@@ -206,7 +206,7 @@ internal static class RampartCli
             Action("show-policy", "Print a workspace's policy as JSON (a starting point for set-policy).", async (parse, store, ct) =>
             {
                 var workspace = await RequireWorkspaceAsync(store, parse.GetRequiredValue(name), ct);
-                output.WriteLine(JsonSerializer.Serialize(workspace.Policy, IndentedPolicyJson.WorkspacePolicy));
+                output.WriteLine(JsonSerializer.Serialize(workspace.Policy, OpenAIJson.IndentedPolicy.WorkspacePolicy));
                 return 0;
             }, context, name),
             Action("delete", "Delete a workspace and its memberships.", async (parse, store, ct) =>
@@ -360,13 +360,6 @@ internal static class RampartCli
     /// An operator's policy file: the same source-generated contract as stored policies, but unknown fields are errors,
     /// so a typo ("blocked_topic") is not silently ignored. Fields the file leaves out keep their defaults.
     /// </summary>
-    private static readonly JsonSerializerOptions StrictPolicyJson = new(OpenAIJson.Wire.Options)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
-
-    private static readonly OpenAIJson IndentedPolicyJson = new(new JsonSerializerOptions(OpenAIJson.Wire.Options) { WriteIndented = true });
-
     private static async Task<AccessStore> OpenStoreAsync(IConfiguration configuration)
     {
         var db = Db.FromConfiguration(configuration);

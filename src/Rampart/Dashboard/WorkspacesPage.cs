@@ -15,10 +15,6 @@ internal static class WorkspacesPage
     public static readonly string[] ProviderNames = ["openai", "xai", "deepseek", "azure", "anthropic", "google", ProviderCatalog.DemoProviderName];
 
     /// <summary>As strict as <c>rampart workspaces set-policy</c>: an unknown field (a typo) is an error, not ignored.</summary>
-    private static readonly JsonSerializerOptions StrictPolicyJson = new(OpenAIJson.Wire.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
-
-    private static readonly OpenAIJson IndentedPolicyJson = new(new JsonSerializerOptions(OpenAIJson.Wire.Options) { WriteIndented = true });
-
     private static readonly Dictionary<string, string> Notices = new(StringComparer.Ordinal)
     {
         ["created"] = "Workspace created. Callers use its name as the model.",
@@ -105,7 +101,7 @@ internal static class WorkspacesPage
         WorkspacePolicy? policy;
         try
         {
-            policy = JsonSerializer.Deserialize<WorkspacePolicy>(text, StrictPolicyJson);
+            policy = JsonSerializer.Deserialize(text, OpenAIJson.StrictPolicy.WorkspacePolicy);
         }
         catch (JsonException ex)
         {
@@ -279,7 +275,7 @@ internal static class WorkspacesPage
             : Html.Empty;
 
         var settings = admin ? SettingsForm(request, path, p, settingsError) : Facts(workspace.Policy);
-        var json = policyText ?? JsonSerializer.Serialize(workspace.Policy, IndentedPolicyJson.WorkspacePolicy);
+        var json = policyText ?? JsonSerializer.Serialize(workspace.Policy, OpenAIJson.IndentedPolicy.WorkspacePolicy);
         var policy = admin
             ? Html.Of($"""
                 <section class="card" id="policy">

@@ -32,6 +32,14 @@ internal sealed partial class OpenAIJson : JsonSerializerContext
     /// </summary>
     public static OpenAIJson Wire => s_wire ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
+    /// <summary>A workspace policy as people write it (CLI file, dashboard form): a field the policy does not have is an error, not ignored.</summary>
+    public static OpenAIJson StrictPolicy => s_strictPolicy ??= new(new JsonSerializerOptions(Wire.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow });
+
+    /// <summary>A workspace policy as shown to people: indented.</summary>
+    public static OpenAIJson IndentedPolicy => s_indentedPolicy ??= new(new JsonSerializerOptions(Wire.Options) { WriteIndented = true });
+
     // Lazy: static initializers in the generated half of this partial class run in no guaranteed order.
     private static OpenAIJson? s_wire;
+    private static OpenAIJson? s_strictPolicy;
+    private static OpenAIJson? s_indentedPolicy;
 }

@@ -97,7 +97,7 @@ internal static class GeminiSchema
                             return null;
                         }
 
-                        options.Add(converted);
+                        options.Add((JsonNode)converted);
                     }
 
                     result["anyOf"] = options;
