@@ -8,7 +8,8 @@ namespace Rampart.Audit;
 /// <c>Rampart:Audit:FlushIntervalMilliseconds</c> while fewer than <c>Rampart:Audit:BatchSize</c> records wait, and at
 /// once, with everything waiting (up to <c>Rampart:Audit:MaxBatchSize</c>), when more do.
 /// A batch the database refuses goes to the <see cref="AuditSpool"/> and is replayed once a write succeeds again;
-/// a record that finds the queue full is spooled at once, and forced to disk by the writer's next round. Stopping drains the queue, so nothing is left in memory.
+/// a record that finds the queue full is spooled at once, and forced to disk by the writer's next round. Stopping
+/// drains the queue, so nothing is left in memory.
 /// </summary>
 internal sealed partial class AuditWriter : BackgroundService
 {

@@ -356,10 +356,6 @@ internal static class RampartCli
         return command;
     }
 
-    /// <summary>
-    /// An operator's policy file: the same source-generated contract as stored policies, but unknown fields are errors,
-    /// so a typo ("blocked_topic") is not silently ignored. Fields the file leaves out keep their defaults.
-    /// </summary>
     private static async Task<AccessStore> OpenStoreAsync(IConfiguration configuration)
     {
         var db = Db.FromConfiguration(configuration);

@@ -14,7 +14,6 @@ internal static class WorkspacesPage
 {
     public static readonly string[] ProviderNames = ["openai", "xai", "deepseek", "azure", "anthropic", "google", ProviderCatalog.DemoProviderName];
 
-    /// <summary>As strict as <c>rampart workspaces set-policy</c>: an unknown field (a typo) is an error, not ignored.</summary>
     private static readonly Dictionary<string, string> Notices = new(StringComparer.Ordinal)
     {
         ["created"] = "Workspace created. Callers use its name as the model.",

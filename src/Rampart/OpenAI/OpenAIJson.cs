@@ -32,7 +32,11 @@ internal sealed partial class OpenAIJson : JsonSerializerContext
     /// </summary>
     public static OpenAIJson Wire => s_wire ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
-    /// <summary>A workspace policy as people write it (CLI file, dashboard form): a field the policy does not have is an error, not ignored.</summary>
+    /// <summary>
+    /// A workspace policy as people write it (<c>rampart workspaces set-policy</c>'s file, the dashboard's policy form): the
+    /// same contract as stored policies, but a field the policy does not have is an error, so a typo ("blocked_topic") is
+    /// not silently ignored. Fields left out keep their defaults.
+    /// </summary>
     public static OpenAIJson StrictPolicy => s_strictPolicy ??= new(new JsonSerializerOptions(Wire.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow });
 
     /// <summary>A workspace policy as shown to people: indented.</summary>
