@@ -79,7 +79,11 @@ internal sealed class AuditStore(Db db)
         // In one fixed order (the keys' text), so two instances adding to the same rows lock them in the same order and never deadlock.
         foreach (var (_, row) in usage.OrderBy(u => u.Key.ToString(), StringComparer.Ordinal))
         {
-            await connection.ExecuteAsync(new CommandDefinition(UpsertUsage, row, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(UpsertUsage, new
+            {
+                row.Day, row.WorkspaceId, row.UserId, row.KeyId, row.Provider, row.Model,
+                row.Requests, row.PromptTokens, row.CompletionTokens, row.CostUsd, row.Blocked, cancellationToken,
+            }, transaction);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -185,9 +189,9 @@ internal sealed class AuditStore(Db db)
             Attempts = Column(batch, r => r.Attempts), PromptTokens = Column(batch, r => r.PromptTokens), CompletionTokens = Column(batch, r => r.CompletionTokens),
             TokensEstimated = Column(batch, r => r.TokensEstimated ? 1 : 0), CostUsd = Column(batch, r => r.CostUsd), LatencyMs = Column(batch, r => r.LatencyMs),
             TtftMs = Column(batch, r => r.TtftMs), ClientIp = Column(batch, r => r.ClientIp), UserAgent = Column(batch, r => r.UserAgent),
+            cancellationToken,
         };
-        var ids = (await connection.QueryAsync<string>(new CommandDefinition(InsertRecordsPostgres, parameters, transaction, cancellationToken: cancellationToken)))
-            .ToHashSet(StringComparer.Ordinal);
+        var ids = (await connection.QueryAsync<string>(InsertRecordsPostgres, parameters, transaction)).ToHashSet(StringComparer.Ordinal);
         // A record twice in one batch (spooled twice) is inserted once and counted once.
         return [.. batch.Where(r => ids.Remove(r.Id))];
     }
@@ -232,7 +236,7 @@ internal sealed class AuditStore(Db db)
 
     private readonly record struct UsageKey(string Day, string WorkspaceId, string UserId, string KeyId, string Provider, string Model);
 
-    private sealed class UsageRow
+    internal sealed class UsageRow
     {
         public string Day { get; init; } = "";
         public string WorkspaceId { get; init; } = "";

@@ -16,36 +16,36 @@ internal sealed class DashboardQueries(Db db)
     public async Task<(string UserId, string? PasswordHash, long? DisabledAt)?> FindCredentialsAsync(string email, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<CredentialRow>(new CommandDefinition(
+        var row = await connection.QuerySingleOrDefaultAsync<CredentialRow>(
             "SELECT id AS Id, password_hash AS PasswordHash, disabled_at AS DisabledAt FROM users WHERE email = @Email",
-            new { Email = email.Trim().ToLowerInvariant() }, cancellationToken: cancellationToken));
+            new { Email = email.Trim().ToLowerInvariant(), cancellationToken });
         return row is null ? null : (row.Id, row.PasswordHash, row.DisabledAt);
     }
 
     public async Task<string?> PasswordHashAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-            "SELECT password_hash FROM users WHERE id = @UserId", new { UserId = userId }, cancellationToken: cancellationToken));
+        return await connection.QuerySingleOrDefaultAsync<string?>(
+            "SELECT password_hash FROM users WHERE id = @UserId", new { UserId = userId, cancellationToken });
     }
 
     /// <summary>Not access data (no key or role changes), so the access-state version is left alone.</summary>
     public async Task SetPasswordHashAsync(string userId, string passwordHash, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE users SET password_hash = @Hash WHERE id = @UserId", new { UserId = userId, Hash = passwordHash }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(
+            "UPDATE users SET password_hash = @Hash WHERE id = @UserId", new { UserId = userId, Hash = passwordHash, cancellationToken });
     }
 
     public async Task<IReadOnlyList<MemberRow>> MembersAsync(string workspaceId, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        return [.. await connection.QueryAsync<MemberRow>(new CommandDefinition(
+        return [.. await connection.QueryAsync<MemberRow>(
             """
             SELECT u.id AS UserId, u.email AS Email, u.display_name AS DisplayName, m.role AS Role
             FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = @WorkspaceId ORDER BY u.email
-            """, new { WorkspaceId = workspaceId }, cancellationToken: cancellationToken))];
+            """, new { WorkspaceId = workspaceId, cancellationToken })];
     }
 
     public async Task<IReadOnlyList<AuditListRow>> AuditAsync(AuditFilter filter, Scope scope, CancellationToken cancellationToken)
@@ -59,13 +59,13 @@ internal sealed class DashboardQueries(Db db)
 
         parameters.Add("Limit", AuditPageSize);
         await using var connection = await db.OpenAsync(cancellationToken);
-        return [.. await connection.QueryAsync<AuditListRow>(new CommandDefinition(
+        return await connection.QueryUnbufferedAsync<AuditListRow>(
             $"""
             SELECT id AS Id, created_at AS CreatedAt, user_id AS UserId, key_id AS KeyId, workspace AS Workspace, requested_model AS RequestedModel,
                 provider AS Provider, served_model AS ServedModel, CAST(status AS BIGINT) AS Status, outcome AS Outcome, error_code AS ErrorCode, verdicts AS Verdicts,
                 prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens, cost_usd AS CostUsd, latency_ms AS LatencyMs
             FROM audit_records WHERE {where} ORDER BY created_at DESC, id DESC LIMIT @Limit
-            """, parameters, cancellationToken: cancellationToken))];
+            """, parameters).ToListAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<UsageRow>> UsageAsync(DateOnly from, string? workspaceId, string? model, Scope scope, CancellationToken cancellationToken)
@@ -80,14 +80,14 @@ internal sealed class DashboardQueries(Db db)
         }
 
         await using var connection = await db.OpenAsync(cancellationToken);
-        return [.. await connection.QueryAsync<UsageRow>(new CommandDefinition(
+        return await connection.QueryUnbufferedAsync<UsageRow>(
             $"""
             SELECT day AS Day, workspace_id AS WorkspaceId, provider AS Provider, model AS Model, CAST(SUM(requests) AS BIGINT) AS Requests,
                 CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS Tokens, CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS CostUsd,
                 CAST(SUM(blocked) AS BIGINT) AS Blocked
             FROM usage_daily WHERE {where}
             GROUP BY day, workspace_id, provider, model ORDER BY day
-            """, parameters, cancellationToken: cancellationToken))];
+            """, parameters).ToListAsync(cancellationToken);
     }
 
     /// <summary>
@@ -139,7 +139,7 @@ internal sealed class DashboardQueries(Db db)
         return (where, parameters);
     }
 
-    private sealed record CredentialRow(string Id, string? PasswordHash, long? DisabledAt);
+    internal sealed record CredentialRow(string Id, string? PasswordHash, long? DisabledAt);
 }
 
 /// <summary>Whose records a page may show; see <see cref="DashboardQueries"/>.</summary>

@@ -23,7 +23,7 @@ internal sealed class SignInThrottle(Db db, TimeProvider time)
         var now = Now;
         await using var connection = await db.OpenAsync(cancellationToken);
         var until = await connection.ExecuteScalarAsync<long?>(
-            new CommandDefinition("SELECT locked_until FROM sign_in_failures WHERE email = @Email", new { Email = Key(email) }, cancellationToken: cancellationToken));
+            "SELECT locked_until FROM sign_in_failures WHERE email = @Email", new { Email = Key(email), cancellationToken });
         if (until is not { } lockedUntil)
         {
             return null;
@@ -35,8 +35,8 @@ internal sealed class SignInThrottle(Db db, TimeProvider time)
         }
 
         // The lock-out is over: the count starts again from zero.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM sign_in_failures WHERE email = @Email AND locked_until <= @Now", new { Email = Key(email), Now = now }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(
+            "DELETE FROM sign_in_failures WHERE email = @Email AND locked_until <= @Now", new { Email = Key(email), Now = now, cancellationToken });
         return null;
     }
 
@@ -47,11 +47,10 @@ internal sealed class SignInThrottle(Db db, TimeProvider time)
         await using var connection = await db.OpenAsync(cancellationToken);
         // First the rows nobody has added to for a day (a lock-out ends long before): this address's own count starts
         // again too if it is one of them.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM sign_in_failures WHERE updated_at < @Cutoff",
-            new { Cutoff = now - (long)FailureMemory.TotalMilliseconds }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(
+            "DELETE FROM sign_in_failures WHERE updated_at < @Cutoff", new { Cutoff = now - (long)FailureMemory.TotalMilliseconds, cancellationToken });
         // Each statement is atomic on its own: concurrent failures (on any instance) all count, and exactly one of them locks.
-        await connection.ExecuteAsync(new CommandDefinition(
+        await connection.ExecuteAsync(
             """
             INSERT INTO sign_in_failures (email, failures, locked_until, updated_at) VALUES (@Email, 1, NULL, @Now)
             ON CONFLICT (email) DO UPDATE SET
@@ -61,17 +60,17 @@ internal sealed class SignInThrottle(Db db, TimeProvider time)
                 locked_until = CASE WHEN sign_in_failures.locked_until <= @Now THEN NULL ELSE sign_in_failures.locked_until END,
                 updated_at = @Now
             """,
-            new { Email = Key(email), Now = now }, cancellationToken: cancellationToken));
-        var locked = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            new { Email = Key(email), Now = now, cancellationToken });
+        var locked = await connection.ExecuteScalarAsync<long?>(
             "UPDATE sign_in_failures SET locked_until = @Until WHERE email = @Email AND locked_until IS NULL AND failures >= @Max RETURNING locked_until",
-            new { Email = Key(email), Until = now + (long)LockoutDuration.TotalMilliseconds, Max = MaxFailures }, cancellationToken: cancellationToken));
+            new { Email = Key(email), Until = now + (long)LockoutDuration.TotalMilliseconds, Max = MaxFailures, cancellationToken });
         return locked is { } until ? DateTimeOffset.FromUnixTimeMilliseconds(until) : null;
     }
 
     public async Task SucceededAsync(string email, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM sign_in_failures WHERE email = @Email", new { Email = Key(email) }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync("DELETE FROM sign_in_failures WHERE email = @Email", new { Email = Key(email), cancellationToken });
     }
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -368,7 +368,7 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
 
     private static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
 
-    private sealed record WorkspaceRow(string Id, string Name, long CreatedAt, string Policy)
+    internal sealed record WorkspaceRow(string Id, string Name, long CreatedAt, string Policy)
     {
         public Workspace ToWorkspace() =>
             new(Id, Name, CreatedAt, JsonSerializer.Deserialize(Policy, OpenAIJson.Wire.WorkspacePolicy) ?? new WorkspacePolicy());

@@ -53,7 +53,7 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
 
     /// <summary>The newest schema version applied to the database; 0 for none. Fails when there is no migrations table yet.</summary>
     public static async Task<long> AppliedVersionAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT MAX(version) FROM schema_migrations", cancellationToken: cancellationToken)) ?? 0;
+        await connection.QueryUnbufferedAsync<long?>("SELECT MAX(version) FROM schema_migrations").FirstAsync(cancellationToken) ?? 0;
 
     private async Task<bool> ApplyOneAsync(DbConnection connection, Migration migration, CancellationToken cancellationToken)
     {
@@ -68,7 +68,7 @@ internal sealed partial class MigrationRunner(Db db, ILogger<MigrationRunner> lo
 
         foreach (var statement in migration.Statements(db.Dialect))
         {
-            await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(statement, cancellationToken, transaction);
         }
 
         await connection.ExecuteAsync(

@@ -125,12 +125,12 @@ internal static class AuditEndpoints
         var groupColumns = string.Join(", ", keys.Split(", ").Select(k => k[..k.IndexOf(' ', StringComparison.Ordinal)]));
         var (where, parameters) = AuditQuery.Where(filter, AuditScope.For(snapshot, caller), usage: true);
         await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<UsageRow>(new CommandDefinition(
+        var rows = await connection.QueryUnbufferedAsync<UsageRow>(
             $"""
             SELECT {keys}, SUM(requests) AS Requests, SUM(prompt_tokens) AS PromptTokens, SUM(completion_tokens) AS CompletionTokens,
                 SUM(cost_usd) AS CostUsd, SUM(blocked) AS Blocked
             FROM usage_daily WHERE {where} GROUP BY {groupColumns} ORDER BY {(groupBy == "day" ? "day" : "SUM(requests) DESC, " + groupColumns)}
-            """, parameters, cancellationToken: ct));
+            """, parameters).ToListAsync(ct);
         var views = rows.Select(r => new UsageView
         {
             Day = r.Day,
@@ -178,7 +178,7 @@ internal static class AuditEndpoints
 
     private static string Number(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "";
 
-    private sealed class UsageRow
+    internal sealed class UsageRow
     {
         public string? Day { get; set; }
         public string? WorkspaceId { get; set; }

@@ -100,8 +100,8 @@ internal sealed class AuditQuery(Db db)
 
         parameters.Add("Take", limit + 1);
         await using var connection = await db.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
-            $"SELECT {Columns} FROM audit_records WHERE {where} ORDER BY created_at DESC, id DESC LIMIT @Take", parameters, cancellationToken: cancellationToken))).ToList();
+        var rows = await connection.QueryUnbufferedAsync<Row>(
+            $"SELECT {Columns} FROM audit_records WHERE {where} ORDER BY created_at DESC, id DESC LIMIT @Take", parameters).ToListAsync(cancellationToken);
         var page = rows.Take(limit).Select(r => r.ToView()).ToList();
         var next = rows.Count > limit ? new Cursor(rows[limit - 1].CreatedAt, rows[limit - 1].Id).Encode() : null;
         return new PageOf<AuditRecordView>(page, next is not null, next);
@@ -215,7 +215,7 @@ internal sealed class AuditQuery(Db db)
     }
 
     /// <summary>An <c>audit_records</c> row as Dapper reads it (SQLite returns integers as 64-bit).</summary>
-    private sealed class Row
+    internal sealed class Row
     {
         public string Id { get; set; } = "";
         public long CreatedAt { get; set; }
