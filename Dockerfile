@@ -1,5 +1,7 @@
-# Rampart in a container: SDK image builds, the ASP.NET Core runtime image runs, as the image's non-root "app" user.
-# Not built on our CI machines (they have no Docker engine); see "Operations" in README.md.
+# Rampart in a container: the SDK image compiles the gateway ahead of time (Native AOT) into one executable, and the
+# runtime-deps image (the OS libraries only, no .NET runtime) runs it as the image's non-root "app" user.
+# Not built on our CI machines (they have no Docker engine); test.sh publishes the same executable and tests it.
+# See "Operations" in README.md.
 #
 #   docker build -t rampart .
 #   docker run -p 8080:8080 -v rampart-data:/data -e OPENAI_API_KEY=sk-… rampart
@@ -8,15 +10,19 @@
 # streams in flight finish and the audit log is flushed before the container is killed.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# Native AOT links with clang; zlib1g-dev for the compression library it links against.
+RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore first, from the project files only, so that a code change does not invalidate the package layer.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Rampart/Rampart.csproj src/Rampart/
 RUN dotnet restore src/Rampart/Rampart.csproj
 COPY src/ src/
-RUN dotnet publish src/Rampart/Rampart.csproj -c Release -o /app --no-restore -p:UseAppHost=false
+# Not --no-restore: publishing ahead of time adds the compiler's packages for this machine's platform.
+RUN dotnet publish src/Rampart/Rampart.csproj -c Release -o /app \
+    && rm -f /app/*.dbg
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
 # The data folder holds the SQLite database (when RAMPART_POSTGRES is not set), the audit spool and the
@@ -28,14 +34,12 @@ RUN mkdir -p /data && chown app:app /data
 ENV ASPNETCORE_URLS=http://+:8080 \
     RAMPART_DATA_DIR=/data \
     RAMPART_LOG_FORMAT=json \
-    MALLOC_ARENA_MAX=2 \
-    DOTNET_NOLOGO=1 \
-    DOTNET_CLI_TELEMETRY_OPTOUT=1
+    MALLOC_ARENA_MAX=2
 VOLUME ["/data"]
 USER app
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 # The runtime image has no curl; the gateway's own executable probes /healthz.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["dotnet", "/app/Rampart.dll", "healthcheck", "--url", "http://127.0.0.1:8080/healthz"]
-ENTRYPOINT ["dotnet", "/app/Rampart.dll"]
+    CMD ["/app/Rampart", "healthcheck", "--url", "http://127.0.0.1:8080/healthz"]
+ENTRYPOINT ["/app/Rampart"]

@@ -2,7 +2,8 @@
 # The whole test suite on a fresh machine: installs what the tests need (Debian's Chromium and its driver for the
 # dashboard's browser tests, Debian's PostgreSQL server for the PostgreSQL tests, nginx for the multi-instance tests) when it is missing, builds everything,
 # runs every test twice — once on SQLite, once with every gateway under test on PostgreSQL (RAMPART_TEST_DB=postgres) —
-# and says "N passed, N failed" for both passes together. This is the README's test command, and what CI runs.
+# then publishes the Native AOT executable and runs the tests that start the gateway as a process against it, on both
+# databases, and says "N passed, N failed" for all passes together. This is the README's test command, and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,18 +39,35 @@ if ! [ -x /usr/sbin/nginx ]; then
   apt_install nginx
 fi
 
+# Native AOT compiles the shipped executable with a C toolchain (clang, or gcc where there is no clang).
+if ! command -v clang > /dev/null && ! command -v gcc > /dev/null; then
+  apt_install clang
+fi
+
 # Build everything first: the benchmarks are not test projects, and a broken benchmark must fail CI too.
 dotnet build Rampart.slnx
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-echo "=== Pass 1 of 2: SQLite ==="
+echo "=== Pass 1 of 4: SQLite ==="
 dotnet test Rampart.slnx --no-build 2>&1 | tee -a "$log" || status=$?
-echo "=== Pass 2 of 2: PostgreSQL (RAMPART_TEST_DB=postgres) ==="
+echo "=== Pass 2 of 4: PostgreSQL (RAMPART_TEST_DB=postgres) ==="
 RAMPART_TEST_DB=postgres dotnet test Rampart.slnx --no-build 2>&1 | tee -a "$log" || status=$?
 
-# One plain summary line for whoever reads the log: "N passed, N failed" (both passes summed).
+# The gateway ships as a Native AOT executable (the Dockerfile's). The passes above run it on the JIT; these run the
+# tests that start the gateway as a process of its own (trait Gateway=Process) against the published executable,
+# where code that only the JIT can run (reflection, emitted IL, a Dapper call left uncompiled) fails.
+native=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$native"' EXIT
+rid=$(dotnet --info | awk '/^ *RID:/ { print $2; exit }')
+dotnet publish src/Rampart -c Release -r "$rid" -o "$native" --nologo
+echo "=== Pass 3 of 4: the Native AOT executable, SQLite ==="
+RAMPART_TEST_GATEWAY_BINARY="$native/Rampart" dotnet test tests/Rampart.Tests --no-build --filter "Gateway=Process" 2>&1 | tee -a "$log" || status=$?
+echo "=== Pass 4 of 4: the Native AOT executable, PostgreSQL ==="
+RAMPART_TEST_DB=postgres RAMPART_TEST_GATEWAY_BINARY="$native/Rampart" dotnet test tests/Rampart.Tests --no-build --filter "Gateway=Process" 2>&1 | tee -a "$log" || status=$?
+
+# One plain summary line for whoever reads the log: "N passed, N failed" (all passes summed).
 passed=$(grep -oE 'Passed: +[0-9]+,' "$log" | awk '{ s += $2 } END { print s + 0 }')
 failed=$(grep -oE 'Failed: +[0-9]+,' "$log" | awk '{ s += $2 } END { print s + 0 }')
 echo "${passed:-0} passed, ${failed:-0} failed"

@@ -25,6 +25,7 @@
 #   PHASES ["throughput cpu ttfb rate soak streams streams-h2"]  which measurements to make
 #   RAMPART_ENV ["MALLOC_ARENA_MAX=2"]  environment Rampart starts with: what the Dockerfile sets (empty for none)
 #   RATE_CSV [0]         1: keep one line per request of every fixed-rate and soak run (rate.<target>.<round>.csv in the raw folder)
+#   RAMPART_BUILD [aot]  aot: the Native AOT executable, as the Dockerfile ships it; jit: `dotnet Rampart.dll` on the JIT
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -55,6 +56,8 @@ PORT_BASE="${PORT_BASE:-19100}"
 RESULTS_DIR="${RESULTS_DIR:-$LOAD_DIR/results}"
 PHASES=" ${PHASES:-throughput cpu ttfb rate soak streams streams-h2} "
 RAMPART_ENV="${RAMPART_ENV-MALLOC_ARENA_MAX=2}"
+RAMPART_BUILD="${RAMPART_BUILD:-aot}"
+[[ "$RAMPART_BUILD" == aot || "$RAMPART_BUILD" == jit ]] || { echo "RAMPART_BUILD is aot or jit, not '$RAMPART_BUILD'" >&2; exit 2; }
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MOCK_PORT=$((PORT_BASE + 1))
@@ -148,7 +151,9 @@ done
 log "building Rampart, the mock upstream and the load client (Release)"
 for project in src/Rampart bench/Rampart.MockUpstream bench/Rampart.LoadClient; do
   name=$(basename "$project")
-  dotnet publish "$ROOT/$project" -c Release -o "$WORK/bin/$name" --nologo -v quiet >"$WORK/build-$name.log" 2>&1 \
+  build=()
+  [[ "$project" == src/Rampart && "$RAMPART_BUILD" == jit ]] && build=(-p:PublishAot=false)
+  dotnet publish "$ROOT/$project" -c Release -o "$WORK/bin/$name" "${build[@]}" --nologo -v quiet >"$WORK/build-$name.log" 2>&1 \
     || { cat "$WORK/build-$name.log" >&2; die "build of $project failed"; }
 done
 if [[ ! -d "$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway" ]]; then
@@ -158,6 +163,7 @@ fi
 MOCK="$WORK/bin/Rampart.MockUpstream/Rampart.MockUpstream.dll"
 CLIENT=(taskset -c "$LOAD_CPUS" dotnet "$WORK/bin/Rampart.LoadClient/Rampart.LoadClient.dll")
 RAMPART_DIR="$WORK/bin/Rampart"
+if [[ "$RAMPART_BUILD" == jit ]]; then RAMPART_EXE=(dotnet Rampart.dll); else RAMPART_EXE=("$RAMPART_DIR/Rampart"); fi
 
 # --- mocks -----------------------------------------------------------------------------------------------------
 log "starting the mock upstreams"
@@ -184,7 +190,7 @@ wait_for "http://127.0.0.1:$PASSTHROUGH_PORT/v1/models" passthrough
 log "setting up Rampart (SQLite in $WORK/data)"
 export RAMPART_DATA_DIR="$WORK/data"
 export OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" OPENAI_API_KEY="sk-mock-not-a-real-key"
-rampart() { (cd "$RAMPART_DIR" && dotnet Rampart.dll "$@"); }
+rampart() { (cd "$RAMPART_DIR" && "${RAMPART_EXE[@]}" "$@"); }
 {
   rampart migrate
   rampart users create --email bench@localhost --name "Load benchmark"
@@ -207,7 +213,7 @@ API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
 # Its environment is the container's (RAMPART_ENV, by default what the Dockerfile sets), split into words on purpose.
 # shellcheck disable=SC2086
-start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV dotnet Rampart.dll; }
+start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV "${RAMPART_EXE[@]}"; }
 start_rampart
 start portkey "$GATEWAY_CPUS" "$LOAD_DIR/portkey" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$PORTKEY_PORT" --headless
 wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
@@ -392,7 +398,7 @@ if phase streams-h2; then
   log "restarting Rampart with HTTP/2 to plain-http providers (h2c)"
   stop "$rampart_PID"
   # shellcheck disable=SC2086
-  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV Rampart__Upstream__CleartextHttp2=true RAMPART_MAX_CONNECTIONS=$(( $(ulimit -n) - 1024 )) dotnet Rampart.dll
+  start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV Rampart__Upstream__CleartextHttp2=true RAMPART_MAX_CONNECTIONS=$(( $(ulimit -n) - 1024 )) "${RAMPART_EXE[@]}"
   wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
   log "holding $STREAMS_H2 concurrent streams through Rampart over HTTP/2 upstream connections (workspace bench-slow-h2)"
   mapfile -t hs < <(client_headers rampart)
@@ -408,7 +414,7 @@ date=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --version), Node $(node --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Portkey gateway $(node -p "require('$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway/package.json').version")
 load_before=$LOAD_BEFORE
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "${RATE_CSV:-0}" == 1 ]] && echo "RATE_CSV=1 " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
+command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "${RATE_CSV:-0}" == 1 ]] && echo "RATE_CSV=1 " )$( [[ "$RAMPART_BUILD" != aot ]] && echo "RAMPART_BUILD=$RAMPART_BUILD " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
 rampart_env=$RAMPART_ENV
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)

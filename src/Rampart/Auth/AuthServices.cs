@@ -18,9 +18,7 @@ internal static class AuthServices
             sp.GetRequiredService<TimeProvider>(), configuration, sp.GetRequiredService<ILogger<KeyUsageTracker>>()));
         services.AddSingleton(sp => new FirstStartReport(Console.Out, sp.GetRequiredService<IConfiguration>()));
 
-        // Order matters: hosted services start in registration order, and the database must be ready
-        // (migrated, bootstrapped, snapshot loaded) before anything else runs.
-        services.AddHostedService<DatabaseStartup>();
+        // After DatabaseStartup (registered with the data services): hosted services start in registration order.
         services.AddHostedService(sp => sp.GetRequiredService<AccessCache>());
         services.AddHostedService<AccessChangeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyUsageTracker>());

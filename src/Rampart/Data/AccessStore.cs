@@ -119,7 +119,7 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
 
             var row = await connection.QuerySingleOrDefaultAsync<WorkspaceRow>(
                 "UPDATE workspaces SET policy = @Policy, updated_at = @Now WHERE id = @Id RETURNING id AS Id, name AS Name, created_at AS CreatedAt, policy AS Policy",
-                new { Id = workspaceId, Policy = JsonSerializer.Serialize(policy, OpenAIJson.Wire.WorkspacePolicy), Now }, transaction);
+                new { Id = workspaceId, Policy = PolicyJson(policy), Now }, transaction);
             return row?.ToWorkspace() ?? throw new AccessConflictException($"No workspace with id '{workspaceId}'.");
         }, cancellationToken);
 
@@ -319,7 +319,7 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
         var workspace = new Workspace(Ids.New("ws"), name, Now, policy);
         await connection.ExecuteAsync(
             "INSERT INTO workspaces (id, name, created_at, updated_at, policy) VALUES (@Id, @Name, @CreatedAt, @CreatedAt, @Policy)",
-            new { workspace.Id, workspace.Name, workspace.CreatedAt, Policy = JsonSerializer.Serialize(policy, OpenAIJson.Wire.WorkspacePolicy) }, transaction);
+            new { workspace.Id, workspace.Name, workspace.CreatedAt, Policy = PolicyJson(policy) }, transaction);
         return workspace;
     }
 
@@ -367,6 +367,9 @@ internal sealed class AccessStore(Db db, AccessChangeSignal signal, TimeProvider
     }
 
     private static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>A policy as stored. A method, not inline in the parameters: Dapper.AOT cannot type a value made by the JSON source generator (Data/DapperAot.cs).</summary>
+    private static string PolicyJson(WorkspacePolicy policy) => JsonSerializer.Serialize(policy, OpenAIJson.Wire.WorkspacePolicy);
 
     internal sealed record WorkspaceRow(string Id, string Name, long CreatedAt, string Policy)
     {

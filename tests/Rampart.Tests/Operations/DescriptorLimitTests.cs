@@ -10,6 +10,7 @@ namespace Rampart.Tests.Operations;
 /// taking 14 s: the runtime aborted it with "Out of memory." once 20,000 were open); with the default cap the
 /// connections beyond it are closed and the gateway stays up.
 /// </summary>
+[Trait("Gateway", "Process")]
 public sealed class DescriptorLimitTests
 {
     private const int OpenFilesLimit = 1300;

@@ -10,11 +10,17 @@ namespace Rampart.Tests.Operations;
 
 /// <summary>
 /// The gateway as operators run it: its own process (<c>dotnet Rampart.dll</c> from the test's output folder, with the
-/// shipped appsettings.json), configured by environment variables, on a free loopback port. Its stdout is kept line
-/// by line; <see cref="Terminate"/> sends SIGTERM as a container runtime would. Disposing kills it if it is still running.
+/// shipped appsettings.json), configured by environment variables, on a free loopback port. With
+/// <see cref="BinaryVariable"/> set, the published executable it names instead (test.sh runs these tests against the
+/// Native AOT build that way; the tests that use this class carry <c>[Trait("Gateway", "Process")]</c>, by which it
+/// picks them). Its stdout is kept line by line; <see cref="Terminate"/> sends SIGTERM as a container
+/// runtime would. Disposing kills it if it is still running.
 /// </summary>
 internal sealed class GatewayProcess : IAsyncDisposable
 {
+    /// <summary>The path of a published gateway executable (its folder holds its appsettings.json) to run instead of <c>dotnet Rampart.dll</c>.</summary>
+    public const string BinaryVariable = "RAMPART_TEST_GATEWAY_BINARY";
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -37,10 +43,36 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? openFilesLimit = null)
     {
         var baseUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var start = new ProcessStartInfo(openFilesLimit is null ? dotnet : "bash")
+        var start = StartInfo(environment, [], openFilesLimit);
+        start.Environment["ASPNETCORE_URLS"] = baseUrl;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the gateway");
+        var gateway = new GatewayProcess(process, baseUrl);
+        process.OutputDataReceived += (_, e) => gateway.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => gateway.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await gateway.WaitUntilReadyAsync();
+        return gateway;
+    }
+
+    /// <summary>One of the gateway's commands (<c>rampart workspaces …</c>, <c>rampart healthcheck</c>), run by the same executable to its end.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(environment, arguments, openFilesLimit: null)) ?? throw new InvalidOperationException("could not start the gateway");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cancel.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] arguments, int? openFilesLimit)
+    {
+        var binary = Environment.GetEnvironmentVariable(BinaryVariable) is { Length: > 0 } published ? Path.GetFullPath(published) : null;
+        var program = binary ?? Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(openFilesLimit is null ? program : "bash")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = binary is null ? AppContext.BaseDirectory : Path.GetDirectoryName(binary)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -50,11 +82,19 @@ internal sealed class GatewayProcess : IAsyncDisposable
             // exec: the gateway keeps the shell's process id.
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add($"ulimit -n {limit.ToString(CultureInfo.InvariantCulture)} && exec \"$0\" \"$@\"");
-            start.ArgumentList.Add(dotnet);
+            start.ArgumentList.Add(program);
         }
 
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Rampart.dll"));
-        start.Environment["ASPNETCORE_URLS"] = baseUrl;
+        if (binary is null)
+        {
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Rampart.dll"));
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         // Whatever the machine has, only what the test gives is configured.
@@ -76,14 +116,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the gateway");
-        var gateway = new GatewayProcess(process, baseUrl);
-        process.OutputDataReceived += (_, e) => gateway.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => gateway.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await gateway.WaitUntilReadyAsync();
-        return gateway;
+        return start;
     }
 
     public HttpClient Http(string? key = null)

@@ -15,6 +15,7 @@ namespace Rampart.Tests.Operations;
 /// database (written by the final flush, after the stream ended). Every log line must be JSON, carry the request id
 /// when logged for a request, and never hold a key, a secret, PII or prompt text.
 /// </summary>
+[Trait("Gateway", "Process")]
 public sealed class ShutdownAndLogTests
 {
     private const int StreamChunks = 20;

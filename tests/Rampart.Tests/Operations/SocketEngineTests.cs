@@ -12,6 +12,7 @@ namespace Rampart.Tests.Operations;
 /// The thread count is what tells the two apart from outside; answers large enough to be moved off an event thread,
 /// and streams of thousands of events, must come through whole either way.
 /// </summary>
+[Trait("Gateway", "Process")]
 public sealed class SocketEngineTests
 {
     private const int Processors = 3;
