@@ -254,6 +254,34 @@ public sealed class PostgresStorageTests : IAsyncLifetime
             [Db.PostgresSetting] = _connectionString,
         }).Build()).BuildServiceProvider();
 
+    /// <summary>
+    /// Dapper.AOT takes a command's cancellation from its parameters (src/Rampart/Data/DapperAot.cs); plain Dapper, which
+    /// runs a call the generator skipped, ignores it there. A sign-in failure held up by another transaction's row lock
+    /// must stop when its caller gives up, not when the lock goes.
+    /// </summary>
+    [Fact]
+    public async Task ACommandWaitingForALock_StopsWhenItsCallerCancels()
+    {
+        var (db, _) = await AuditStoreAsync();
+        var throttle = new Rampart.Dashboard.SignInThrottle(db, TimeProvider.System);
+        var email = $"locked.{Guid.NewGuid():N}@example.com";
+        await throttle.FailedAsync(email, default);
+        await using var holder = await db.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("SELECT 1 FROM sign_in_failures WHERE email = @email FOR UPDATE", new { email }, transaction);
+        try
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            var thrown = await Record.ExceptionAsync(() => throttle.FailedAsync(email, cancel.Token).WaitAsync(TimeSpan.FromSeconds(15)));
+
+            Assert.IsAssignableFrom<OperationCanceledException>(thrown);
+        }
+        finally
+        {
+            await transaction.RollbackAsync();
+        }
+    }
+
     private static CredentialProtector Protector(IServiceProvider services) => new(services.GetRequiredService<IDataProtectionProvider>());
 
     private Db Database() => Track(Db.Postgres(_connectionString));
