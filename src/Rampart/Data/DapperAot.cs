@@ -10,5 +10,6 @@
 // - A parameter value made by code another source generator writes (the JSON contexts) goes through a method of ours
 //   with a declared type: Dapper.AOT cannot see that code, and skips the call without a word.
 // Dapper.AOT 1.1.0 skips calls silently in other cases too: a long-lived compiler server once left 23 of 56 calls out
-// after edits (so this project compiles without it), and DapperAotTests fails for any call left out.
+// after edits (so this project compiles without the shared compiler server), and DapperAotTests fails for any call
+// left out.
 [module: Dapper.DapperAot]
