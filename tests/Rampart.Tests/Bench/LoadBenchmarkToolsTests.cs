@@ -161,22 +161,9 @@ public sealed class LoadBenchmarkToolsTests
         /// <summary>Runs a tool to its end and returns its standard output; a non-zero exit fails the test with what it printed.</summary>
         public static async Task<string> RunAsync(string tool, string[] arguments)
         {
-            using var process = Process.Start(StartInfo(tool, arguments))!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{tool} did not finish within 60 s.");
-            }
-
-            Assert.True(process.ExitCode == 0, $"{tool} exited with {process.ExitCode}: {await error}");
-            return await output;
+            var (exitCode, output, error) = await ProcessRun.ToEndAsync(StartInfo(tool, arguments), TimeSpan.FromSeconds(60));
+            Assert.True(exitCode == 0, $"{tool} exited with {exitCode}: {error}");
+            return output;
         }
 
         public async ValueTask DisposeAsync()
@@ -215,19 +202,13 @@ public sealed class LoadBenchmarkToolsTests
             // references without their assemblies, in Rampart.Tests.csproj) into their own bin folders.
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var configuration = output.Parent!.Name;
-            var root = output;
-            while (!File.Exists(Path.Combine(root.FullName, "Rampart.slnx")))
-            {
-                root = root.Parent ?? throw new InvalidOperationException($"No Rampart.slnx above {AppContext.BaseDirectory}.");
-            }
-
             var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            start.ArgumentList.Add(Path.Combine(root.FullName, "bench", tool, "bin", configuration, output.Name, tool + ".dll"));
+            start.ArgumentList.Add(Path.Combine(Repository.Root, "bench", tool, "bin", configuration, output.Name, tool + ".dll"));
             foreach (var argument in arguments)
             {
                 start.ArgumentList.Add(argument);

@@ -81,7 +81,7 @@ public sealed class Browser : IDisposable
         var local = Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(local);
         shot.SaveAsFile(Path.Combine(local, name + ".png"));
-        if (Environment.GetEnvironmentVariable("RAMPART_UPDATE_SCREENSHOTS") == "1" && RepositoryRoot() is { } root)
+        if (Environment.GetEnvironmentVariable("RAMPART_UPDATE_SCREENSHOTS") == "1" && Repository.FindRoot() is { } root)
         {
             var docs = Path.Combine(root, "docs", "screenshots");
             Directory.CreateDirectory(docs);
@@ -133,18 +133,5 @@ public sealed class Browser : IDisposable
             // Chromium reports a node of a page that was just replaced this way too, mid-navigation.
             return true;
         }
-    }
-
-    private static string? RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Rampart.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return null;
     }
 }

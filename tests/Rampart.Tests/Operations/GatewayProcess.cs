@@ -56,24 +56,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>One of the gateway's commands (<c>rampart workspaces …</c>, <c>rampart healthcheck</c>), run by the same executable to its end.</summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
-    {
-        using var process = Process.Start(StartInfo(environment, arguments, openFilesLimit: null)) ?? throw new InvalidOperationException("could not start the gateway");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{string.Join(' ', arguments)}' did not finish within 60 s");
-        }
-
-        return (process.ExitCode, await output, await error);
-    }
+    public static Task<(int ExitCode, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        ProcessRun.ToEndAsync(StartInfo(environment, arguments, openFilesLimit: null), TimeSpan.FromSeconds(60));
 
     private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] arguments, int? openFilesLimit)
     {

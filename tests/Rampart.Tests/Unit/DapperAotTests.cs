@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Rampart.Data;
+using Rampart.Tests.Infrastructure;
 
 namespace Rampart.Tests.Unit;
 
@@ -15,7 +16,7 @@ public sealed partial class DapperAotTests
     [Fact]
     public void EveryDapperCallInTheGateway_IsCompiledByDapperAot()
     {
-        var source = Path.Combine(RepositoryRoot(), "src", "Rampart");
+        var source = Path.Combine(Repository.Root, "src", "Rampart");
         var calls = Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                         && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
@@ -43,17 +44,4 @@ public sealed partial class DapperAotTests
     /// <summary>A Dapper extension method called on a connection, as every Dapper call in the gateway is written.</summary>
     [GeneratedRegex(@"\bconnection\.(Query|QueryAsync|QuerySingle\w*|QueryFirst\w*|QueryUnbufferedAsync|Execute|ExecuteAsync|ExecuteScalar|ExecuteScalarAsync)(<[^>]*>)?\(")]
     private static partial Regex DapperCall();
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Rampart.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("the repository root (Rampart.slnx) is not above " + AppContext.BaseDirectory);
-    }
 }
