@@ -40,7 +40,8 @@ app.UseRequestIds();
 app.UseRouting(); // after the request id, so that routing's own log lines carry it too
 app.UseAuditLog();
 app.UseApiErrorEnvelopes();
-app.UseAuthentication();
+app.UseApiKeyAuthentication();
+app.UseAuthentication(); // no default scheme: the dashboard's policy names its cookie
 app.UseAuthorization();
 app.MapGatewayApi();
 app.MapManagementApi();

@@ -1,41 +1,30 @@
-using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Authorization;
 using Rampart.Audit;
 using Rampart.OpenAI;
 
 namespace Rampart.Auth;
 
 /// <summary>
-/// Bearer API keys for <c>/api/v1</c>. Verification is a SHA-256 and a dictionary lookup in the access snapshot;
-/// the outcome is a <see cref="Caller"/> on the request, and a failure is answered in OpenAI's error envelope.
+/// Bearer API keys for <c>/api/v1</c> (and <c>/v1</c>). Verification is a SHA-256 and a dictionary lookup in the access
+/// snapshot; the outcome is a <see cref="Caller"/> on the request (<see cref="CallerExtensions.GetCaller"/>), or a 401 in
+/// OpenAI's error envelope on the endpoints marked with <see cref="ApiKeyRequired"/>.
 /// </summary>
-internal sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options,
-    ILoggerFactory loggerFactory,
-    UrlEncoder encoder,
-    AccessCache access,
-    MasterKey masterKey,
-    KeyUsageTracker usage,
-    TimeProvider time)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+/// <remarks>
+/// A middleware of its own rather than an ASP.NET Core authentication scheme: the scheme's handler, its options, a claims
+/// principal and the authorization policy's evaluation were built anew for every request, and took a tenth of a small
+/// chat's CPU in the executable (docs/benchmarks.md, "Authentication without the framework's schemes"). Nothing on the
+/// API reads <c>HttpContext.User</c>; the dashboard keeps its cookie scheme and policy.
+/// </remarks>
+internal sealed class ApiKeyAuthentication(AccessCache access, MasterKey masterKey, KeyUsageTracker usage, TimeProvider time)
 {
-    public const string SchemeName = "ApiKey";
-
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    /// <summary>Null when the key is good (the caller is then on the request), else the reason to give the caller.</summary>
+    internal async ValueTask<string?> AuthenticateAsync(HttpContext http)
     {
-        if (!Gateway.ApiPaths.IsApi(Request.Path))
-        {
-            // The dashboard has its own cookie scheme; its pages never carry an API key.
-            return AuthenticateResult.NoResult();
-        }
-
-        var authorization = Request.Headers.Authorization.ToString();
+        var authorization = http.Request.Headers.Authorization.ToString();
         var (result, caller) = Verify(authorization);
-        if (result == KeyCheck.Unknown && await access.CatchUpAsync(Context.RequestAborted))
+        if (result == KeyCheck.Unknown && await access.CatchUpAsync(http.RequestAborted))
         {
             // A key minted a moment ago by another process (the CLI, another instance): look once more.
             (result, caller) = Verify(authorization);
@@ -43,32 +32,19 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         if (caller is null)
         {
-            Context.Audit().Verdicts.Add($"API key refused: {KeyCheck.Reason(result)}");
-            Context.Features.Set(new AuthFailure(result));
-            return AuthenticateResult.Fail(result);
+            http.Audit().Verdicts.Add($"API key refused: {KeyCheck.Reason(result)}");
+            return result;
         }
 
-        Context.Features.Set(caller);
-        Context.Audit().SetCaller(caller);
+        http.Features.Set(caller);
+        http.Audit().SetCaller(caller);
         if (!caller.IsMaster)
         {
             usage.Record(caller.KeyId);
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, caller.User.Id), new Claim(ClaimTypes.Role, caller.User.OrgRole)], SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        return null;
     }
-
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
-    {
-        var reason = Context.Features.Get<AuthFailure>()?.Message ?? KeyCheck.Missing;
-        Response.Headers.WWWAuthenticate = "Bearer";
-        return ApiError.InvalidApiKey(reason).WriteAsync(Context);
-    }
-
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        ApiError.PermissionDenied("Your API key does not have the role this endpoint requires.").WriteAsync(Context);
 
     internal (string Message, Caller? Caller) Verify(string authorization)
     {
@@ -130,8 +106,16 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         return ("", new Caller(user, key.Id));
     }
+}
 
-    private sealed record AuthFailure(string Message);
+/// <summary>Endpoint metadata: a request without a good API key is refused with 401 (see <see cref="ApiKeyAuthentication"/>).</summary>
+internal sealed class ApiKeyRequired
+{
+    public static readonly ApiKeyRequired Instance = new();
+
+    private ApiKeyRequired()
+    {
+    }
 }
 
 /// <summary>The caller-facing reasons a key is refused: precise enough to act on, never echoing the key.</summary>
@@ -179,7 +163,40 @@ internal sealed class MasterKey
 
 internal static class CallerExtensions
 {
-    /// <summary>The authenticated caller; only valid on endpoints that require authorization.</summary>
+    /// <summary>Every endpoint of the group refuses requests without a good API key.</summary>
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(ApiKeyRequired.Instance);
+
+    /// <summary>
+    /// Authenticates every request to the API (so that the audit log knows the caller, or why the key was refused),
+    /// and refuses those to an endpoint that requires a key. The dashboard has its own cookie scheme; its pages never
+    /// carry an API key.
+    /// </summary>
+    public static IApplicationBuilder UseApiKeyAuthentication(this IApplicationBuilder app)
+    {
+        var authentication = app.ApplicationServices.GetRequiredService<ApiKeyAuthentication>();
+        return app.Use(async (http, next) =>
+        {
+            var endpoint = http.GetEndpoint();
+            if (!Gateway.ApiPaths.IsApi(http.Request.Path) || endpoint?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+            {
+                await next(http);
+                return;
+            }
+
+            var refused = await authentication.AuthenticateAsync(http);
+            if (refused is not null && endpoint?.Metadata.GetMetadata<ApiKeyRequired>() is not null)
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                await ApiError.InvalidApiKey(refused).WriteAsync(http);
+                return;
+            }
+
+            await next(http);
+        });
+    }
+
+    /// <summary>The authenticated caller; only valid on endpoints that require an API key.</summary>
     public static Caller GetCaller(this HttpContext http) =>
         http.Features.Get<Caller>() ?? throw new InvalidOperationException("No authenticated caller on this request.");
 }

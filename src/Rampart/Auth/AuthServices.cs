@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using Rampart.Data;
 using Rampart.Hosting;
 
@@ -23,9 +22,7 @@ internal static class AuthServices
         services.AddHostedService<AccessChangeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyUsageTracker>());
 
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddSingleton<ApiKeyAuthentication>();
         return services;
     }
 }

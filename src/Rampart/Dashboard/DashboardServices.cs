@@ -16,6 +16,9 @@ internal static class DashboardServices
     /// </summary>
     public static IServiceCollection AddRampartDashboard(this IServiceCollection services)
     {
+        // The API's keys are not a scheme (see ApiKeyAuthentication), so this cookie is the only one: ASP.NET Core would
+        // make it the default and read it on every request, the API's included. The policy below names it instead.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication()
             .AddCookie(Scheme, o =>
             {

@@ -24,7 +24,24 @@ namespace Rampart.Gateway;
 /// </summary>
 internal static partial class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, Admission admission, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search,
+    /// <summary>
+    /// The handler with its dependencies, all singletons, resolved once. Bound per request from the request's services,
+    /// they cost seven look-ups, and the request a service scope of its own (docs/benchmarks.md, "Authentication without
+    /// the framework's schemes").
+    /// </summary>
+    public static Func<HttpContext, Task> Bind(IServiceProvider services)
+    {
+        var admission = services.GetRequiredService<Admission>();
+        var access = services.GetRequiredService<AccessCache>();
+        var providers = services.GetRequiredService<ProviderCatalog>();
+        var router = services.GetRequiredService<Router>();
+        var firewalls = services.GetRequiredService<Firewall>();
+        var search = services.GetRequiredService<WebSearch>();
+        var logger = services.GetRequiredService<ILogger<ChatCompletions>>();
+        return http => HandleAsync(http, admission, access, providers, router, firewalls, search, logger);
+    }
+
+    private static async Task HandleAsync(HttpContext http, Admission admission, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search,
         ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;

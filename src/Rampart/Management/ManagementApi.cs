@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Rampart.Auth;
 using Rampart.Data;
 using Rampart.OpenAI;
 
@@ -38,7 +39,7 @@ internal static class ManagementApi
     {
         app.MapOpenApi(OpenApiPath).AllowAnonymous();
 
-        var api = app.MapGroup("/api/v1").RequireAuthorization();
+        var api = app.MapGroup("/api/v1").RequireApiKey();
         // Refusals the store decides (a duplicate email, an unknown role, a user who is not a member) are the caller's to fix.
         api.AddEndpointFilter(async (context, next) =>
         {

@@ -3,6 +3,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
 using Rampart.Auth;
@@ -168,6 +171,53 @@ public sealed class AuthTests(GatewayFixture gateway)
         var response = await http.GetAsync("api/v1/models");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public void EveryApiEndpoint_RequiresAKey_ButTheOpenApiDocument()
+    {
+        // Keys are checked by our own middleware, on the endpoints that carry ApiKeyRequired: an endpoint added under
+        // the API without it would be open. Every one must say which it is, and only the document may be open.
+        var endpoints = gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } path && Gateway.ApiPaths.IsApi(new PathString(path.StartsWith('/') ? path : "/" + path)))
+            .ToList();
+
+        var open = endpoints.Where(e => e.Metadata.GetMetadata<ApiKeyRequired>() is null).Select(e => e.RoutePattern.RawText).ToList();
+
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/api/v1/chat/completions");
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/v1/chat/completions");
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/api/v1/keys/{id}");
+        Assert.Equal(["/api/v1/openapi.json"], open);
+        Assert.All(endpoints.Where(e => open.Contains(e.RoutePattern.RawText)), e => Assert.NotNull(e.Metadata.GetMetadata<IAllowAnonymous>()));
+    }
+
+    [Theory]
+    [InlineData("GET", "api/v1/users")]
+    [InlineData("POST", "api/v1/workspaces")]
+    [InlineData("GET", "api/v1/audit")]
+    [InlineData("GET", "v1/models")]
+    public async Task ManagementAndAliasEndpoints_WithoutAKey_Return401WithTheBearerChallenge(string method, string path)
+    {
+        using var http = gateway.Http();
+
+        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? new StringContent("{}", Encoding.UTF8, "application/json") : null });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
+        Assert.Equal("invalid_api_key", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UnknownApiUrl_WithoutAKey_Is404NotFound_AndTheOpenApiDocumentIsOpen()
+    {
+        using var http = gateway.Http();
+
+        var unknown = await http.GetAsync("api/v1/no-such-thing");
+        var document = await http.GetAsync("api/v1/openapi.json");
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("unknown_url", JsonNode.Parse(await unknown.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
     }
 
     [Fact]
