@@ -105,6 +105,28 @@ internal static class ReportMode
             md.AppendLine();
         }
 
+        // This build against another, side by side.
+        var compared = Scenarios.ToDictionary(s => s, s => Rounds(dir, $"compare.{s}"));
+        if (compared.Values.Any(r => r.Count > 0))
+        {
+            md.Append(CultureInfo.InvariantCulture,
+                    $"This build against another (`{meta.GetValueOrDefault("compare")}`), both on the gateway's CPU at the same time, each driven by its own wrk with half the connections; ")
+                .AppendLine("CPU time per answered request as above, each round in brackets. Run after run on this machine one build's figure moves by ±30 %; side by side, two copies of one build read 0.98–1.00:");
+            md.AppendLine();
+            md.AppendLine("| Scenario | This build µs | Other build µs | This ÷ other | Errors (this / other) |");
+            md.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var (scenario, rounds) in compared.Where(c => c.Value.Count > 0))
+            {
+                var ratios = rounds.Select(r => Value(r, "cpu_us_per_request") / Value(r, "other_cpu_us_per_request")).ToList();
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {ScenarioNames[scenario]} | {UsCell(rounds, "cpu_us_per_request")} | {UsCell(rounds, "other_cpu_us_per_request")} | " +
+                    $"{ratios.Average():F3} ({string.Join(" / ", ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}) | " +
+                    $"{rounds.Sum(r => Value(r, "errors")):F0} / {rounds.Sum(r => Value(r, "other_errors")):F0} |");
+            }
+
+            md.AppendLine();
+        }
+
         // Time to first byte.
         var ttfb = Targets.ToDictionary(t => t, t => Rounds(dir, $"ttfb.{t}"));
         if (ttfb.Values.All(r => r.Count > 0))
@@ -268,6 +290,9 @@ internal static class ReportMode
 
     private static string RpsCell(List<Dictionary<string, string>> rounds) =>
         $"{Mean(rounds, "rps"):N0} ({string.Join(" / ", rounds.Select(r => Value(r, "rps").ToString("N0", CultureInfo.InvariantCulture)))})";
+
+    private static string UsCell(List<Dictionary<string, string>> rounds, string key) =>
+        $"{Mean(rounds, key):F1} ({string.Join(" / ", rounds.Select(r => Value(r, key).ToString("F1", CultureInfo.InvariantCulture)))})";
 
     private static string LatencyCell(List<Dictionary<string, string>> rounds) => $"{Ms(Mean(rounds, "p50_us"))} / {Ms(Mean(rounds, "p99_us"))}";
 

@@ -7,6 +7,7 @@
 #   QUICK=1 bench/load/run.sh         smoke run (about 3 minutes: short runs, 2,000 streams)
 #   SOAK_SECONDS=600 bench/load/run.sh  the issue's 10-minute soak (about 19 minutes in all)
 #   PHASES=soak SOAK_SECONDS=600 bench/load/run.sh  only the soak
+#   COMPARE_DIR=/tmp/base PHASES=compare bench/load/run.sh  this build against another, side by side (about 3 minutes)
 #
 # Every setting is an environment variable (defaults in brackets):
 #   DURATION [10]        seconds of each measured wrk run        ROUNDS [2]          interleaved rounds (A B C A B C)
@@ -26,6 +27,9 @@
 #   RAMPART_ENV ["MALLOC_ARENA_MAX=2"]  environment Rampart starts with: what the Dockerfile sets (empty for none)
 #   RATE_CSV [0]         1: keep one line per request of every fixed-rate and soak run (rate.<target>.<round>.csv in the raw folder)
 #   RAMPART_BUILD [aot]  aot: the Native AOT executable, as the Dockerfile ships it; jit: `dotnet Rampart.dll` on the JIT
+#   COMPARE_DIR          for the compare phase: a folder with another build's executable, e.g. from another commit:
+#                        git worktree add /tmp/base HEAD~1 && dotnet publish /tmp/base/src/Rampart -c Release -o /tmp/base/out
+#                        then COMPARE_DIR=/tmp/base/out; COMPARE_LABEL names it in the report
 #
 # Traffic goes to 127.0.0.1 only. Every loop is bounded; every process this script starts is stopped on exit, by PID.
 set -euo pipefail
@@ -59,6 +63,11 @@ RAMPART_ENV="${RAMPART_ENV-MALLOC_ARENA_MAX=2}"
 RAMPART_BUILD="${RAMPART_BUILD:-aot}"
 [[ "$RAMPART_BUILD" == aot || "$RAMPART_BUILD" == jit ]] || { echo "RAMPART_BUILD is aot or jit, not '$RAMPART_BUILD'" >&2; exit 2; }
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+COMPARE_DIR="${COMPARE_DIR:-}"
+if [[ $PHASES == *" compare "* ]]; then
+  [[ -x "$COMPARE_DIR/Rampart" ]] || { echo "the compare phase needs COMPARE_DIR: a folder with another build's Rampart executable (see the top of this file)" >&2; exit 2; }
+  COMPARE_DIR="$(cd "$COMPARE_DIR" && pwd)"
+fi
 
 MOCK_PORT=$((PORT_BASE + 1))
 DIRECT_PORT=$((PORT_BASE + 2))
@@ -66,6 +75,7 @@ SLOW_PORT=$((PORT_BASE + 3))
 PACED_PORT=$((PORT_BASE + 4))
 SLOW_H2_PORT=$((PORT_BASE + 5))
 RAMPART_PORT=$((PORT_BASE + 80))
+COMPARE_PORT=$((PORT_BASE + 81))
 PORTKEY_PORT=$((PORT_BASE + 87))
 TARGETS=(direct passthrough rampart portkey)
 PASSTHROUGH_PORT=$((PORT_BASE + 85))
@@ -209,6 +219,8 @@ rampart() { (cd "$RAMPART_DIR" && "${RAMPART_EXE[@]}" "$@"); }
 } >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; die "Rampart set-up failed"; }
 API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 [[ -n "$API_KEY" ]] || die "no API key in the set-up output"
+# The other build of the compare phase gets the same users, workspaces and key in a database of its own.
+phase compare && cp -r "$WORK/data" "$WORK/data-compare"
 
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
 # Its environment is the container's (RAMPART_ENV, by default what the Dockerfile sets), split into words on purpose.
@@ -248,14 +260,15 @@ url_of() { # target [direct mock port]
     direct) echo "http://127.0.0.1:${2:-$DIRECT_PORT}/v1/chat/completions" ;;
     passthrough) echo "http://127.0.0.1:$PASSTHROUGH_PORT/v1/chat/completions" ;;
     rampart) echo "http://127.0.0.1:$RAMPART_PORT/api/v1/chat/completions" ;;
+    compare) echo "http://127.0.0.1:$COMPARE_PORT/api/v1/chat/completions" ;;
     portkey) echo "http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions" ;;
   esac
 }
-model_of() { [[ $1 == rampart ]] && echo "${2:-bench}" || echo mock; } # target [workspace]
+model_of() { [[ $1 == rampart || $1 == compare ]] && echo "${2:-bench}" || echo mock; } # target [workspace]
 headers_of() { # target [port of the mock behind Portkey]
   case $1 in
     direct | passthrough) echo "Authorization: Bearer sk-mock-not-a-real-key" ;;
-    rampart) echo "Authorization: Bearer $API_KEY" ;;
+    rampart | compare) echo "Authorization: Bearer $API_KEY" ;;
     portkey) echo "Authorization: Bearer sk-mock-not-a-real-key|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:${2:-$MOCK_PORT}/v1" ;;
   esac
 }
@@ -283,9 +296,9 @@ for target in "${TARGETS[@]}"; do
 done
 
 # --- throughput: wrk, closed loop, interleaved A B C A B C ----------------------------------------------------------
-run_wrk() { # target scenario seconds → RESULT line
+run_wrk() { # target scenario seconds [connections] → RESULT line
   BODY_FILE="$WORK/$2.$(model_of "$1").json" HEADERS="$(headers_of "$1")" \
-    taskset -c "$LOAD_CPUS" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$3s" --latency --timeout 10s -s "$LOAD_DIR/post.lua" "$(url_of "$1")"
+    taskset -c "$LOAD_CPUS" wrk -t"$WRK_THREADS" -c"${4:-$CONNECTIONS}" -d"$3s" --latency --timeout 10s -s "$LOAD_DIR/post.lua" "$(url_of "$1")"
 }
 if phase throughput; then
   log "warming up every target (${WARMUP}s of each scenario)"
@@ -326,6 +339,38 @@ phase cpu && for scenario in small large stream; do
     echo "RESULT requests=$requests cpu_us_per_request=$us mock_cpu_us_per_request=$mock_us" | tee "$RAW/cpu.$scenario.$target.txt" >&2
   done
 done
+
+# --- this build against another, side by side ------------------------------------------------------------------------
+# One build's CPU per request moves by ±30 % from one run to the next on this machine, so two builds measured one after
+# the other cannot be told apart by less. Here both run on the gateway's CPU at the same time, each driven by its own
+# wrk with half the connections: the machine's slow and fast spells fall on both alike, and the ratio of their CPU per
+# request is what to read. Two copies of one build read 0.98-1.00 this way (docs/benchmarks.md).
+if phase compare; then
+  # shellcheck disable=SC2086
+  start compare "$GATEWAY_CPUS" "$COMPARE_DIR" env RAMPART_DATA_DIR="$WORK/data-compare" ASPNETCORE_URLS="http://127.0.0.1:$COMPARE_PORT" $RAMPART_ENV "$COMPARE_DIR/Rampart"
+  wait_for "http://127.0.0.1:$COMPARE_PORT/api/v1/models" compare
+  half=$(((CONNECTIONS + 1) / 2))
+  for scenario in small large stream; do
+    log "compare $scenario: both builds warming up at once (${WARMUP}s, $half connections each)"
+    run_wrk rampart "$scenario" "$WARMUP" "$half" >/dev/null & warm=$!
+    run_wrk compare "$scenario" "$WARMUP" "$half" >/dev/null; wait "$warm"
+    for round in $(seq "$ROUNDS"); do
+      this_before=$(cpu_ticks "$rampart_PID"); other_before=$(cpu_ticks "$compare_PID")
+      run_wrk rampart "$scenario" "$DURATION" "$half" >"$WORK/compare.this" & this_wrk=$!
+      run_wrk compare "$scenario" "$DURATION" "$half" >"$WORK/compare.other"; wait "$this_wrk"
+      this_after=$(cpu_ticks "$rampart_PID"); other_after=$(cpu_ticks "$compare_PID")
+      this=$(grep '^RESULT' "$WORK/compare.this"); other=$(grep '^RESULT' "$WORK/compare.other")
+      awk -v t=$((this_after - this_before)) -v o=$((other_after - other_before)) -v hz="$(getconf CLK_TCK)" -v this="$this" -v other="$other" '
+        function field(line, name) { return match(line, name "=[0-9]+") ? substr(line, RSTART + length(name) + 1, RLENGTH - length(name) - 1) : 0 }
+        BEGIN {
+          tr = field(this, "requests"); or = field(other, "requests")
+          te = field(this, "non2xx") + field(this, "read_err") + field(this, "timeout_err"); oe = field(other, "non2xx") + field(other, "read_err") + field(other, "timeout_err")
+          printf "RESULT requests=%d cpu_us_per_request=%.1f errors=%d other_requests=%d other_cpu_us_per_request=%.1f other_errors=%d\n", tr, tr ? t * 1e6 / hz / tr : 0, te, or, or ? o * 1e6 / hz / or : 0, oe
+        }' | tee "$RAW/compare.$scenario.$round.txt" >&2
+    done
+  done
+  stop "$compare_PID"
+fi
 
 # --- time to first byte of a stream: sequential requests from the load client ----------------------------------------
 phase ttfb && for round in $(seq "$ROUNDS"); do
@@ -414,11 +459,12 @@ date=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --version), Node $(node --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Portkey gateway $(node -p "require('$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway/package.json').version")
 load_before=$LOAD_BEFORE
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "${RATE_CSV:-0}" == 1 ]] && echo "RATE_CSV=1 " )$( [[ "$RAMPART_BUILD" != aot ]] && echo "RAMPART_BUILD=$RAMPART_BUILD " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
+command=$( [[ "${QUICK:-0}" == 1 ]] && echo "QUICK=1 " )$( [[ "${RATE_CSV:-0}" == 1 ]] && echo "RATE_CSV=1 " )$( [[ "$RAMPART_BUILD" != aot ]] && echo "RAMPART_BUILD=$RAMPART_BUILD " )$( phase compare && echo "COMPARE_DIR=$COMPARE_DIR " )$( [[ "$PHASES" != " throughput cpu ttfb rate soak streams streams-h2 " ]] && echo "PHASES='$(echo $PHASES)' " )DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS RATE=$RATE RATE_SECONDS=$RATE_SECONDS SOAK_SECONDS=$SOAK_SECONDS TTFB_COUNT=$TTFB_COUNT STREAMS=$STREAMS_REQUESTED STREAM_HOLD_SECONDS=$STREAM_HOLD_SECONDS bench/load/run.sh
 pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; wrk, the load client and the mock behind the gateways on CPU $LOAD_CPUS
 rampart_env=$RAMPART_ENV
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED
+compare=$COMPARE_DIR${COMPARE_LABEL:+ ($COMPARE_LABEL)}
 streams_attempted=$STREAMS
 nofile=$(ulimit -n)
 EOF

@@ -99,9 +99,10 @@ internal sealed class AuditEntry(string id, long createdAt)
     public void Streamed(ChatCompletionChunk chunk)
     {
         SetUsage(chunk.Usage);
-        foreach (var choice in chunk.Choices)
+        var choices = chunk.Choices;
+        for (var i = 0; i < choices.Count; i++) // not foreach: an IReadOnlyList's enumerator is an allocation per chunk
         {
-            var delta = choice.Delta;
+            var delta = choices[i].Delta;
             _streamedChars += (delta.Content?.Length ?? 0) + (delta.ReasoningContent?.Length ?? 0) + (delta.Refusal?.Length ?? 0)
                 + (delta.ToolCalls?.Sum(t => t.Function?.Arguments?.Length ?? 0) ?? 0);
         }

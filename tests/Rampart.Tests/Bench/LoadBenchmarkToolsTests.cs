@@ -65,7 +65,7 @@ public sealed class LoadBenchmarkToolsTests
             File.WriteAllLines(Path.Combine(dir, "meta.txt"),
             [
                 "date=2026-12-07 16:09 UTC", "machine=test machine", "command=bench/load/run.sh", "pinning=test pinning", "mock=test mock",
-                "rampart_env=MALLOC_ARENA_MAX=2", "streams_requested=10000", "streams_attempted=10000", "nofile=65536",
+                "rampart_env=MALLOC_ARENA_MAX=2", "streams_requested=10000", "streams_attempted=10000", "nofile=65536", "compare=/tmp/base/out (HEAD~1)",
             ]);
             void Result(string name, string line) => File.WriteAllText(Path.Combine(dir, name + ".txt"), "some progress line\nRESULT " + line + "\n");
             foreach (var (target, rps) in new[] { ("direct", (40_000, 44_000)), ("passthrough", (16_000, 18_000)), ("rampart", (8_000, 9_000)), ("portkey", (800, 900)) })
@@ -79,6 +79,10 @@ public sealed class LoadBenchmarkToolsTests
                 Result($"rate.{target}.1", $"sent=20000 ok=20000 errors=0 achieved_rps=1000 p50_us={p50.Item1} p90_us=1 p99_us={p99.Item1} p999_us=1 max_us=1 max_lag_us=1 rss_start_mb={rss} rss_end_mb={rss} rss_max_mb={rss} rss_drift_pct=0.0");
                 Result($"rate.{target}.2", $"sent=20000 ok=20000 errors=0 achieved_rps=1000 p50_us={p50.Item2} p90_us=1 p99_us={p99.Item2} p999_us=1 max_us=1 max_lag_us=1 rss_start_mb={(rss == "n/a" ? rss : "151.0")} rss_end_mb={(rss == "n/a" ? rss : "151.0")} rss_max_mb=1 rss_drift_pct=0.0");
             }
+
+            // The compare phase: this build and another side by side, round by round.
+            Result("compare.small.1", "requests=40000 cpu_us_per_request=120.0 errors=0 other_requests=38000 other_cpu_us_per_request=150.0 other_errors=0");
+            Result("compare.small.2", "requests=41000 cpu_us_per_request=110.0 errors=0 other_requests=39000 other_cpu_us_per_request=125.0 other_errors=2");
 
             // A per-request file (RATE_CSV=1) beside the results is not one of them.
             File.WriteAllText(Path.Combine(dir, "rate.rampart.1.csv"), "sent_ms,latency_us\n0.000,999999\n");
@@ -100,6 +104,8 @@ public sealed class LoadBenchmarkToolsTests
             Assert.Contains("| Added latency at 1,000 RPS, p99 ≤ 1.5 ms | 1.50 ms | yes |", report, StringComparison.Ordinal);
             Assert.Contains("| RSS ≤ 150 MB steady at 1,000 RPS | 151 MB | **no** |", report, StringComparison.Ordinal);
             Assert.Contains("| RSS growth ≤ 5% over the soak (60 s) | +2.0% | yes |", report, StringComparison.Ordinal);
+            Assert.Contains("This build against another (`/tmp/base/out (HEAD~1)`)", report, StringComparison.Ordinal);
+            Assert.Contains("| small chat | 115.0 (120.0 / 110.0) | 137.5 (150.0 / 125.0) | 0.840 (0.800 / 0.880) | 0 / 2 |", report, StringComparison.Ordinal);
             // Scenarios without results for every target are left out rather than reported half.
             Assert.DoesNotContain("| 8 KB prompt |", report, StringComparison.Ordinal);
             Assert.DoesNotContain("Portkey (streaming)", report, StringComparison.Ordinal);
