@@ -261,13 +261,16 @@ internal static class ReportMode
             checks.Add(("10,000 concurrent streams held (HTTP/2 to the provider)", $"{Value(s, "peak_open"):N0}", Value(s, "peak_open") >= 10_000));
         }
 
-        md.AppendLine("Targets of issue 6:");
-        md.AppendLine();
-        md.AppendLine("| Target | Reached | Met |");
-        md.AppendLine("|---|---:|:---:|");
-        foreach (var (target, figure, met) in checks)
+        if (checks.Count > 0)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {figure} | {(met is true ? "yes" : "**no**")} |");
+            md.AppendLine("Targets of issue 6:");
+            md.AppendLine();
+            md.AppendLine("| Target | Reached | Met |");
+            md.AppendLine("|---|---:|:---:|");
+            foreach (var (target, figure, met) in checks)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {figure} | {(met is true ? "yes" : "**no**")} |");
+            }
         }
 
         Console.Write(md.ToString());

@@ -116,6 +116,27 @@ public sealed class LoadBenchmarkToolsTests
         }
     }
 
+    [Fact]
+    public async Task Report_OfTheComparePhaseAlone_HasTheSideBySideTable_AndNoTargets()
+    {
+        var dir = Directory.CreateTempSubdirectory("rampart-load-compare-").FullName;
+        try
+        {
+            File.WriteAllLines(Path.Combine(dir, "meta.txt"), ["date=2026-12-07 21:45 UTC", "command=PHASES='compare' bench/load/run.sh", "compare=/tmp/base/out"]);
+            File.WriteAllText(Path.Combine(dir, "compare.stream.1.txt"), "RESULT requests=30000 cpu_us_per_request=200.0 errors=0 other_requests=28000 other_cpu_us_per_request=250.0 other_errors=0\n");
+
+            var report = await BenchProcess.RunAsync("Rampart.LoadClient", ["report", "--dir", dir, "--rate", "1000", "--chunks", "20"]);
+
+            Assert.Contains("| streaming | 200.0 (200.0) | 250.0 (250.0) | 0.800 (0.800) | 0 / 0 |", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("| small chat |", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("Targets of issue 6", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>A benchmark tool as run.sh runs it: <c>dotnet bench/NAME/bin/CONFIGURATION/net10.0/NAME.dll</c>.</summary>
     private sealed class BenchProcess : IAsyncDisposable
     {
