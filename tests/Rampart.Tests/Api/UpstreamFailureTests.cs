@@ -175,6 +175,35 @@ public sealed class UpstreamFailureTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Stream_EventsSentBeforeTheProviderPauses_ReachTheCallerDuringThePause()
+    {
+        // Events that arrive together go out together, but none may wait for the provider's next one: the three events
+        // sent before the stall must be at the caller long before the idle timeout's error event (2 s in these tests).
+        var workspace = await gateway.CreateWorkspaceAsync(FakeOpenAIServer.Models.StreamThenStall);
+        var (_, key) = await gateway.CreateCallerAsync(workspace.Name);
+        using var http = gateway.Http(key);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await ChatApi.SendStreamingAsync(http, ChatApi.Request(workspace.Name, ChatApi.NewMarker(), stream: true), deadline.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(deadline.Token));
+        var watch = Stopwatch.StartNew();
+        var arrivals = new List<(string Data, TimeSpan At)>();
+
+        while (await reader.ReadLineAsync(deadline.Token) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                arrivals.Add((line["data: ".Length..], watch.Elapsed));
+            }
+        }
+
+        Assert.Equal(4, arrivals.Count);
+        Assert.All(arrivals.Take(3), a => Assert.Null(JsonNode.Parse(a.Data)!["error"]));
+        Assert.Equal("upstream_timeout", JsonNode.Parse(arrivals[3].Data)!["error"].Text("code"));
+        Assert.True(arrivals[3].At - arrivals[2].At > TimeSpan.FromSeconds(1),
+            $"the third event arrived at {arrivals[2].At.TotalMilliseconds:F0} ms, the error at {arrivals[3].At.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
     public async Task Stream_UpstreamErrorEvent_IsRelayedAsErrorEvent()
     {
         var (events, status) = await StreamAsync(FakeOpenAIServer.Models.StreamError, ChatApi.NewMarker());
