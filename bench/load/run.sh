@@ -162,7 +162,8 @@ log "building Rampart, the mock upstream and the load client (Release)"
 for project in src/Rampart bench/Rampart.MockUpstream bench/Rampart.LoadClient; do
   name=$(basename "$project")
   build=()
-  [[ "$project" == src/Rampart && "$RAMPART_BUILD" == jit ]] && build=(-p:PublishAot=false)
+  # The mock is the floors (direct, pass-through) and what the gateways call: built as Rampart is, so that the floors are like for like.
+  [[ "$project" != bench/Rampart.LoadClient && "$RAMPART_BUILD" == jit ]] && build=(-p:PublishAot=false)
   dotnet publish "$ROOT/$project" -c Release -o "$WORK/bin/$name" "${build[@]}" --nologo -v quiet >"$WORK/build-$name.log" 2>&1 \
     || { cat "$WORK/build-$name.log" >&2; die "build of $project failed"; }
 done
@@ -170,30 +171,30 @@ if [[ ! -d "$LOAD_DIR/portkey/node_modules/@portkey-ai/gateway" ]]; then
   log "installing Portkey's gateway from npm (bench/load/portkey)"
   (cd "$LOAD_DIR/portkey" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) || { cat "$WORK/npm.log" >&2; die "npm ci failed"; }
 fi
-MOCK="$WORK/bin/Rampart.MockUpstream/Rampart.MockUpstream.dll"
+if [[ "$RAMPART_BUILD" == jit ]]; then MOCK=(dotnet "$WORK/bin/Rampart.MockUpstream/Rampart.MockUpstream.dll"); else MOCK=("$WORK/bin/Rampart.MockUpstream/Rampart.MockUpstream"); fi
 CLIENT=(taskset -c "$LOAD_CPUS" dotnet "$WORK/bin/Rampart.LoadClient/Rampart.LoadClient.dll")
 RAMPART_DIR="$WORK/bin/Rampart"
 if [[ "$RAMPART_BUILD" == jit ]]; then RAMPART_EXE=(dotnet Rampart.dll); else RAMPART_EXE=("$RAMPART_DIR/Rampart"); fi
 
 # --- mocks -----------------------------------------------------------------------------------------------------
 log "starting the mock upstreams"
-start mock "$LOAD_CPUS" "$WORK" dotnet "$MOCK" --port="$MOCK_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS"
-start mock-direct "$GATEWAY_CPUS" "$WORK" dotnet "$MOCK" --port="$DIRECT_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS"
+start mock "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$MOCK_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS"
+start mock-direct "$GATEWAY_CPUS" "$WORK" "${MOCK[@]}" --port="$DIRECT_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS"
 # Streams that last 10 minutes (600 chunks, one a second): the held-streams test closes them long before.
-start mock-slow "$LOAD_CPUS" "$WORK" dotnet "$MOCK" --port="$SLOW_PORT" --chunks=600 --chunk-delay-ms=1000
+start mock-slow "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$SLOW_PORT" --chunks=600 --chunk-delay-ms=1000
 # Streams whose chunks are paced, for the time-to-first-byte samples.
-start mock-paced "$LOAD_CPUS" "$WORK" dotnet "$MOCK" --port="$PACED_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS" --chunk-delay-ms="$PACED_CHUNK_DELAY_MS"
+start mock-paced "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$PACED_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS" --chunk-delay-ms="$PACED_CHUNK_DELAY_MS"
 wait_for "http://127.0.0.1:$MOCK_PORT/v1/models" mock
 wait_for "http://127.0.0.1:$PACED_PORT/v1/models" mock-paced
 wait_for "http://127.0.0.1:$DIRECT_PORT/v1/models" mock-direct
 wait_for "http://127.0.0.1:$SLOW_PORT/v1/models" mock-slow
 # The same slow streams from a mock that speaks only HTTP/2 without TLS, for holding streams over few upstream sockets.
-start mock-slow-h2 "$LOAD_CPUS" "$WORK" dotnet "$MOCK" --port="$SLOW_H2_PORT" --chunks=600 --chunk-delay-ms=1000 --h2c=true
+start mock-slow-h2 "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$SLOW_H2_PORT" --chunks=600 --chunk-delay-ms=1000 --h2c=true
 for _ in $(seq 240); do curl -s -o /dev/null --http2-prior-knowledge --max-time 1 "http://127.0.0.1:$SLOW_H2_PORT/v1/models" && break; sleep 0.25; done
 # The pass-through: Kestrel + HttpClient relaying bytes to the same mock and doing nothing else, on the gateways' CPU.
 # It is the floor of any gateway built on the same server and client, so "Rampart ÷ pass-through" is what Rampart's
 # own work (auth, parsing, guardrails, routing, audit) costs.
-start passthrough "$GATEWAY_CPUS" "$WORK" dotnet "$MOCK" --port="$PASSTHROUGH_PORT" --forward-to="http://127.0.0.1:$MOCK_PORT/v1"
+start passthrough "$GATEWAY_CPUS" "$WORK" "${MOCK[@]}" --port="$PASSTHROUGH_PORT" --forward-to="http://127.0.0.1:$MOCK_PORT/v1"
 wait_for "http://127.0.0.1:$PASSTHROUGH_PORT/v1/models" passthrough
 
 # --- Rampart: SQLite in a temp dir, a user with a normal API key, workspaces with PII obfuscation ------------------
