@@ -3,9 +3,9 @@
 # secret detection and PII obfuscation on) and Portkey's open-source gateway, side by side with "direct"
 # (the client calling the mock, the floor). See docs/benchmarks.md, "Load benchmark".
 #
-#   bench/load/run.sh                 full run (about 10 minutes with the defaults below)
+#   bench/load/run.sh                 full run (about 20 minutes with the defaults below, 3 of them building the executables)
 #   QUICK=1 bench/load/run.sh         smoke run (about 3 minutes: short runs, 2,000 streams)
-#   SOAK_SECONDS=600 bench/load/run.sh  the 10-minute soak (about 19 minutes in all)
+#   SOAK_SECONDS=600 bench/load/run.sh  the 10-minute soak (about 29 minutes in all)
 #   PHASES=soak SOAK_SECONDS=600 bench/load/run.sh  only the soak
 #   COMPARE_DIR=/tmp/base PHASES=compare bench/load/run.sh  this build against another, side by side (about 3 minutes)
 #
