@@ -25,9 +25,8 @@ namespace Rampart.Gateway;
 internal static partial class ChatCompletionsEndpoint
 {
     /// <summary>
-    /// The handler with its dependencies, all singletons, resolved once. Bound per request from the request's services,
-    /// they cost seven look-ups, and the request a service scope of its own (docs/benchmarks.md, "Authentication without
-    /// the framework's schemes").
+    /// The handler with its dependencies, all singletons, resolved once: bound per request from the request's services,
+    /// they cost seven look-ups every time (docs/benchmarks.md, "Authentication without the framework's schemes").
     /// </summary>
     public static Func<HttpContext, Task> Bind(IServiceProvider services)
     {
