@@ -365,7 +365,8 @@ if phase compare; then
         function field(line, name) { return match(line, name "=[0-9]+") ? substr(line, RSTART + length(name) + 1, RLENGTH - length(name) - 1) : 0 }
         BEGIN {
           tr = field(this, "requests"); or = field(other, "requests")
-          te = field(this, "non2xx") + field(this, "read_err") + field(this, "timeout_err"); oe = field(other, "non2xx") + field(other, "read_err") + field(other, "timeout_err")
+          te = field(this, "non2xx") + field(this, "connect_err") + field(this, "read_err") + field(this, "timeout_err")
+          oe = field(other, "non2xx") + field(other, "connect_err") + field(other, "read_err") + field(other, "timeout_err")
           printf "RESULT requests=%d cpu_us_per_request=%.1f errors=%d other_requests=%d other_cpu_us_per_request=%.1f other_errors=%d\n", tr, tr ? t * 1e6 / hz / tr : 0, te, or, or ? o * 1e6 / hz / or : 0, oe
         }' | tee "$RAW/compare.$scenario.$round.txt" >&2
     done
@@ -465,8 +466,8 @@ pinning=gateway under test (and the direct floor's mock) on CPU $GATEWAY_CPUS; w
 rampart_env=$RAMPART_ENV
 mock=latency ${MOCK_LATENCY_MS} ms, ${MOCK_CHUNKS} chunks per stream, no delay between chunks (time to first byte: ${PACED_CHUNK_DELAY_MS} ms between chunks)
 streams_requested=$STREAMS_REQUESTED
-compare=$COMPARE_DIR${COMPARE_LABEL:+ ($COMPARE_LABEL)}
 streams_attempted=$STREAMS
+compare=$COMPARE_DIR${COMPARE_LABEL:+ ($COMPARE_LABEL)}
 nofile=$(ulimit -n)
 EOF
 "${CLIENT[@]}" report --dir "$RAW" --rate "$RATE" --chunks "$MOCK_CHUNKS" >"$RESULTS_DIR/load-$STAMP.md"
