@@ -41,8 +41,7 @@ app.UseRouting(); // after the request id, so that routing's own log lines carry
 app.UseAuditLog();
 app.UseApiErrorEnvelopes();
 app.UseApiKeyAuthentication();
-app.UseAuthentication(); // no default scheme: the dashboard's policy names its cookie
-app.UseAuthorization();
+app.UseDashboardAuthentication();
 app.MapGatewayApi();
 app.MapManagementApi();
 app.MapDashboard();

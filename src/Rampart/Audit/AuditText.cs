@@ -17,6 +17,18 @@ internal static class AuditText
             return text;
         }
 
+        if (SecretScanner.Default.MayFind(text) || PiiScanner.MayFind(text))
+        {
+            text = Redact(text);
+        }
+
+        // Never half a surrogate pair at the cut.
+        return text.Length <= maxLength ? text : text[..(char.IsHighSurrogate(text[maxLength - 1]) ? maxLength - 1 : maxLength)];
+    }
+
+    /// <summary>Each secret and personal value in the text replaced by its kind in brackets.</summary>
+    private static string Redact(string text)
+    {
         var kept = new Guardrails.FindingSet(text.Length);
         foreach (var secret in SecretScanner.Default.Scan(text))
         {
@@ -51,8 +63,7 @@ internal static class AuditText
             text = builder.Append(text, position, text.Length - position).ToString();
         }
 
-        // Never half a surrogate pair at the cut.
-        return text.Length <= maxLength ? text : text[..(char.IsHighSurrogate(text[maxLength - 1]) ? maxLength - 1 : maxLength)];
+        return text;
     }
 
     /// <summary>

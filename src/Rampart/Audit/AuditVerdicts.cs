@@ -11,7 +11,10 @@ internal static class AuditVerdicts
     public static IEnumerable<string> Of(GuardrailOutcome guard) => Of(guard.Hits, guard.PiiMode, guard.SecretsMode, guard.Blocked?.Code);
 
     /// <param name="blockedBy">The error code the findings led to (<c>secret_detected</c>, <c>pii_detected</c>), if they blocked.</param>
-    public static IEnumerable<string> Of(IReadOnlyList<GuardrailHit> hits, string piiMode, string secretsMode, string? blockedBy)
+    public static IEnumerable<string> Of(IReadOnlyList<GuardrailHit> hits, string piiMode, string secretsMode, string? blockedBy) =>
+        hits.Count == 0 ? [] : Describe(hits, piiMode, secretsMode, blockedBy);
+
+    private static IEnumerable<string> Describe(IReadOnlyList<GuardrailHit> hits, string piiMode, string secretsMode, string? blockedBy)
     {
         if (Describe(hits, secrets: true, blockedBy == "secret_detected" ? "Blocked by Secret Detection"
                 : secretsMode == SecretModes.Redact ? "Secrets redacted"

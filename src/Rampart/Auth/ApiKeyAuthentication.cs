@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Authorization;
 using Rampart.Audit;
 using Rampart.OpenAI;
@@ -146,19 +144,18 @@ internal static class KeyCheck
 /// <summary><c>RAMPART_MASTER_KEY</c>: an org-admin key from configuration, compared in constant time by hash.</summary>
 internal sealed class MasterKey
 {
-    private readonly byte[]? _hash;
+    private readonly string? _hash;
 
     public MasterKey(IConfiguration configuration)
     {
         var key = configuration["RAMPART_MASTER_KEY"];
         if (!string.IsNullOrWhiteSpace(key))
         {
-            _hash = Encoding.ASCII.GetBytes(ApiKeys.Hash(key.Trim()));
+            _hash = ApiKeys.Hash(key.Trim());
         }
     }
 
-    public bool Matches(string presentedHash) =>
-        _hash is not null && CryptographicOperations.FixedTimeEquals(_hash, Encoding.ASCII.GetBytes(presentedHash));
+    public bool Matches(string presentedHash) => _hash is not null && ApiKeys.HashesEqual(_hash, presentedHash);
 }
 
 internal static class CallerExtensions
@@ -175,25 +172,38 @@ internal static class CallerExtensions
     public static IApplicationBuilder UseApiKeyAuthentication(this IApplicationBuilder app)
     {
         var authentication = app.ApplicationServices.GetRequiredService<ApiKeyAuthentication>();
-        return app.Use(async (http, next) =>
+        return app.Use((http, next) =>
         {
             var endpoint = http.GetEndpoint();
             if (!Gateway.ApiPaths.IsApi(http.Request.Path) || endpoint?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
             {
-                await next(http);
-                return;
+                return next(http);
             }
 
-            var refused = await authentication.AuthenticateAsync(http);
-            if (refused is not null && endpoint?.Metadata.GetMetadata<ApiKeyRequired>() is not null)
+            // A key is checked without waiting (the snapshot is in memory) unless it is unknown and the snapshot catches
+            // up: no async frame of our own around the rest of the request.
+            var check = authentication.AuthenticateAsync(http);
+            if (!check.IsCompletedSuccessfully)
             {
-                http.Response.Headers.WWWAuthenticate = "Bearer";
-                await ApiError.InvalidApiKey(refused).WriteAsync(http);
-                return;
+                return CheckedAsync(check, http, endpoint, next);
             }
 
-            await next(http);
+            return check.Result is { } refused ? Refuse(refused, http, endpoint, next) : next(http);
         });
+
+        static async Task CheckedAsync(ValueTask<string?> check, HttpContext http, Endpoint? endpoint, RequestDelegate next) =>
+            await (await check is { } refused ? Refuse(refused, http, endpoint, next) : next(http));
+
+        static Task Refuse(string refused, HttpContext http, Endpoint? endpoint, RequestDelegate next)
+        {
+            if (endpoint?.Metadata.GetMetadata<ApiKeyRequired>() is null)
+            {
+                return next(http); // no endpoint matched: the unknown URL's 404 follows, and the audit log has the reason
+            }
+
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return ApiError.InvalidApiKey(refused).WriteAsync(http);
+        }
     }
 
     /// <summary>The authenticated caller; only valid on endpoints that require an API key.</summary>

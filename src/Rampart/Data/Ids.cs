@@ -31,17 +31,21 @@ internal static class Ids
     /// page of it. With random keys every insert touched a random page of an index that outgrew the database cache, and
     /// the audit writer's CPU per record grew with the size of the log.
     /// </summary>
-    public static string TimeOrderedBase62(DateTimeOffset now) => string.Create(22, now.ToUnixTimeMilliseconds(), static (span, milliseconds) =>
-    {
-        for (var i = 7; i >= 0; i--)
+    public static string TimeOrderedBase62(DateTimeOffset now, string prefix = "") =>
+        string.Create(prefix.Length + 22, (prefix, Milliseconds: now.ToUnixTimeMilliseconds()), static (span, state) =>
         {
-            span[i] = Base62Alphabet[(int)(milliseconds % 62)];
-            milliseconds /= 62;
-        }
+            state.prefix.CopyTo(span);
+            var id = span[state.prefix.Length..];
+            var milliseconds = state.Milliseconds;
+            for (var i = 7; i >= 0; i--)
+            {
+                id[i] = Base62Alphabet[(int)(milliseconds % 62)];
+                milliseconds /= 62;
+            }
 
-        for (var i = 8; i < span.Length; i++)
-        {
-            span[i] = Base62Alphabet[Random.Shared.Next(Base62Alphabet.Length)];
-        }
-    });
+            for (var i = 8; i < id.Length; i++)
+            {
+                id[i] = Base62Alphabet[Random.Shared.Next(Base62Alphabet.Length)];
+            }
+        });
 }

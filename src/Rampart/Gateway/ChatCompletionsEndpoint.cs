@@ -111,7 +111,7 @@ internal static partial class ChatCompletionsEndpoint
         audit.SetUpstream(plan.Upstream);
 
         var rewriter = AnswerRewriter.Create(policy.ScanOutput ? new OutputScanner(scanPii: piiMode != "disabled") : null, vault, firewall.Canary);
-        IReadOnlyList<RouteTarget> targets = route.Direct
+        IReadOnlyList<RouteTarget> targets = route.Direct || policy.Routing.Fallbacks.Count == 0
             ? [new RouteTarget(route.Provider, route.Model)]
             : [new RouteTarget(route.Provider, route.Model), .. policy.Routing.Fallbacks.Select(RouteTarget.Parse)];
 

@@ -13,6 +13,28 @@ internal sealed record GuardrailOutcome(ChatCompletionRequest Request, ApiError?
 internal sealed record GuardrailHit(string Kind, string Location, bool IsSecret);
 
 /// <summary>
+/// Where a text is in the request: <paramref name="path"/> alone (<c>system</c>), or after <c>messages[message]</c> with
+/// <paramref name="item"/> in its <c>[]</c> (<c>messages[2].content[0].text</c>). Spelled out only when something is found.
+/// </summary>
+internal readonly struct TextLocation(string path, int message = -1, int item = -1)
+{
+    public static implicit operator TextLocation(string path) => new(path);
+
+    public override string ToString()
+    {
+        if (message < 0)
+        {
+            return path;
+        }
+
+        var brackets = path.IndexOf("[]", StringComparison.Ordinal);
+        return brackets < 0 || item < 0
+            ? $"messages[{message}].{path}"
+            : $"messages[{message}].{path.AsSpan(0, brackets + 1)}{item}{path.AsSpan(brackets + 1)}";
+    }
+}
+
+/// <summary>
 /// Scans every text a caller sends — message content and content parts, tool-call arguments, tool results,
 /// the <c>system</c> field — for secrets (block, or redact where the workspace says so) and personal data
 /// (by the effective PII mode). Pure: it returns a new request and never logs or stores a value.
@@ -25,15 +47,14 @@ internal static class RequestGuard
     public static GuardrailOutcome Inspect(ChatCompletionRequest request, string piiMode, string secretsMode, PiiVault? vault = null)
     {
         var hits = new List<GuardrailHit>();
-        string? Process(string? text, string location) => InspectText(text, location, piiMode, secretsMode, vault, hits);
-
-        var system = Process(request.System, "system");
+        var scan = new TextScan(piiMode, secretsMode, vault, hits);
+        var system = scan.Inspect(request.System, "system");
         var messages = request.Messages ?? [];
         List<ChatMessage>? rewritten = null;
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            var updated = InspectMessage(message, $"messages[{i}]", Process);
+            var updated = InspectMessage(message, i, scan);
             if (!ReferenceEquals(updated, message))
             {
                 rewritten ??= [.. messages];
@@ -57,7 +78,7 @@ internal static class RequestGuard
     /// (secrets under <c>redact</c>, PII under <c>obfuscate</c>), the text to forward instead; null when it goes as is.
     /// Whether the findings block is the caller's decision.
     /// </summary>
-    public static string? InspectText(string? text, string location, string piiMode, string secretsMode, PiiVault? vault, List<GuardrailHit> hits)
+    public static string? InspectText(string? text, TextLocation location, string piiMode, string secretsMode, PiiVault? vault, List<GuardrailHit> hits)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -72,6 +93,8 @@ internal static class RequestGuard
             return null; // the common case, and no allocation for it
         }
 
+        var where = location.ToString();
+
         // A value inside a secret (the host of a connection string, say) is reported as part of the secret.
         if (secrets.Count > 0 && pii.Count > 0)
         {
@@ -81,7 +104,7 @@ internal static class RequestGuard
         var replace = new List<(Finding Finding, string Placeholder)>();
         foreach (var secret in secrets)
         {
-            hits.Add(new GuardrailHit(secret.Kind, location, IsSecret: true));
+            hits.Add(new GuardrailHit(secret.Kind, where, IsSecret: true));
             if (secretsMode == SecretModes.Redact)
             {
                 replace.Add((secret, SecretPlaceholder));
@@ -90,7 +113,7 @@ internal static class RequestGuard
 
         foreach (var p in pii)
         {
-            hits.Add(new GuardrailHit(p.Kind, location, IsSecret: false));
+            hits.Add(new GuardrailHit(p.Kind, where, IsSecret: false));
             if (piiMode == "obfuscate")
             {
                 replace.Add((p, vault?.PlaceholderFor(p.Kind, text.Substring(p.Start, p.Length)) ?? PiiTypes.Placeholder(p.Kind)));
@@ -100,10 +123,10 @@ internal static class RequestGuard
         return replace.Count == 0 ? null : Redact(text, replace);
     }
 
-    private static ChatMessage InspectMessage(ChatMessage message, string at, Func<string?, string, string?> process)
+    private static ChatMessage InspectMessage(ChatMessage message, int index, TextScan scan)
     {
         var content = message.Content;
-        if (content?.Text is { } text && process(text, $"{at}.content") is { } newText)
+        if (content?.Text is { } text && scan.Inspect(text, new TextLocation("content", index)) is { } newText)
         {
             content = content with { Text = newText };
         }
@@ -112,7 +135,7 @@ internal static class RequestGuard
             List<ContentPart>? newParts = null;
             for (var j = 0; j < parts.Count; j++)
             {
-                if (process(parts[j].Text, $"{at}.content[{j}].text") is { } partText)
+                if (scan.Inspect(parts[j].Text, new TextLocation("content[].text", index, j)) is { } partText)
                 {
                     newParts ??= [.. parts];
                     newParts[j] = parts[j] with { Text = partText };
@@ -132,7 +155,7 @@ internal static class RequestGuard
             for (var k = 0; k < toolCalls.Count; k++)
             {
                 var function = toolCalls[k].Function;
-                if (process(function?.Arguments, $"{at}.tool_calls[{k}].function.arguments") is { } arguments)
+                if (scan.Inspect(function?.Arguments, new TextLocation("tool_calls[].function.arguments", index, k)) is { } arguments)
                 {
                     newCalls ??= [.. toolCalls];
                     newCalls[k] = toolCalls[k] with { Function = function! with { Arguments = arguments } };
@@ -145,6 +168,12 @@ internal static class RequestGuard
         return ReferenceEquals(content, message.Content) && ReferenceEquals(toolCalls, message.ToolCalls)
             ? message
             : message with { Content = content, ToolCalls = toolCalls };
+    }
+
+    /// <summary>One request's settings and findings, handed to each of its texts (a struct: no closure per request).</summary>
+    private readonly record struct TextScan(string PiiMode, string SecretsMode, PiiVault? Vault, List<GuardrailHit> Hits)
+    {
+        public string? Inspect(string? text, TextLocation location) => InspectText(text, location, PiiMode, SecretsMode, Vault, Hits);
     }
 
     private static string Redact(string text, List<(Finding Finding, string Placeholder)> replacements)
@@ -189,6 +218,11 @@ internal static class RequestGuard
     /// <param name="consequence">What the caller is told did not happen, e.g. that nothing reached the provider.</param>
     public static ApiError? Blocking(List<GuardrailHit> hits, string piiMode, string secretsMode, string consequence)
     {
+        if (hits.Count == 0)
+        {
+            return null;
+        }
+
         var secretHits = hits.Where(h => h.IsSecret).ToList();
         if (secretHits.Count > 0 && secretsMode != SecretModes.Redact)
         {

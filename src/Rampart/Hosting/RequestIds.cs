@@ -19,7 +19,7 @@ internal static class RequestIds
         var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         return app.Use(async (http, next) =>
         {
-            var id = "req_" + Ids.TimeOrderedBase62(time.GetUtcNow());
+            var id = Ids.TimeOrderedBase62(time.GetUtcNow(), prefix: "req_");
             http.TraceIdentifier = id;
             // Set as the response starts, so that error handlers that clear the response keep it.
             http.Response.OnStarting(static state =>

@@ -104,8 +104,9 @@ internal sealed partial class Router(ProviderCatalog providers, CircuitBreakers 
     {
         var resolved = new List<(RouteTarget Target, ProviderChoice Choice)>(targets.Count);
         var anyReal = false;
-        foreach (var target in targets)
+        for (var i = 0; i < targets.Count; i++)
         {
+            var target = targets[i];
             var choice = providers.Resolve(target.Provider, credentialFor(target.Provider)) ?? new ProviderChoice(null, null,
                 new UpstreamError(UpstreamErrorKind.NotConfigured, target.Provider, $"The provider '{target.Provider}' is not known to this gateway."));
             anyReal |= choice is { Provider: not null, StandsInFor: null };

@@ -37,6 +37,11 @@ internal static partial class PiiScanner
     /// </summary>
     internal static List<Finding> Scan(string text, bool windowed)
     {
+        if (windowed && !MayFind(text))
+        {
+            return [];
+        }
+
         var findings = new FindingSet(text.Length);
         (int Start, int Length)[] whole = [(0, text.Length)];
         if (text.Contains('@', StringComparison.Ordinal))

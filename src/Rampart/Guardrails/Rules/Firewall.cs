@@ -52,7 +52,7 @@ internal sealed class Firewall(IVolumeLimiter limiter, IPriceTable prices, Topic
             }
         }
 
-        var ownText = texts.FindAll(t => !IsToolResult(request, t));
+        var ownText = texts.Count == 0 ? texts : OwnTexts(request, texts);
         if (TopicRules.FirstMatch(policy.BlockedTopics ?? [], ownText) is var (rule, location))
         {
             return pass.Refuse($"Blocked by rule '{rule.Name}'", ContentPolicy($"Blocked by rule '{rule.Name}' ({location}).", location));
@@ -112,6 +112,21 @@ internal sealed class Firewall(IVolumeLimiter limiter, IPriceTable prices, Topic
         long completion = request.MaxCompletionTokens ?? request.MaxTokens ?? limits.DefaultCompletionTokens ?? DefaultCompletionEstimate;
         completion *= Math.Max(1, request.N ?? 1);
         return (prompt, completion, prompt + completion);
+    }
+
+    /// <summary>The texts the caller wrote, without the tool results they pass on (a loop: no closure on every request).</summary>
+    private static List<CallerText> OwnTexts(ChatCompletionRequest request, List<CallerText> texts)
+    {
+        var own = new List<CallerText>(texts.Count);
+        foreach (var text in texts)
+        {
+            if (!IsToolResult(request, text))
+            {
+                own.Add(text);
+            }
+        }
+
+        return own;
     }
 
     private static bool IsToolResult(ChatCompletionRequest request, CallerText text) =>
