@@ -5,6 +5,7 @@ using Rampart.Guardrails;
 using Rampart.Guardrails.Rules;
 using Rampart.Hosting;
 using Rampart.OpenAI;
+using Rampart.Operations;
 using Rampart.Providers;
 using Rampart.Providers.Demo;
 using Rampart.Routing;
@@ -26,7 +27,7 @@ internal static partial class ChatCompletionsEndpoint
 {
     /// <summary>
     /// The handler with its dependencies, all singletons, resolved once: bound per request from the request's services,
-    /// they cost seven look-ups every time (docs/benchmarks.md, "Authentication without the framework's schemes").
+    /// they cost a look-up each every time (docs/benchmarks.md, "Authentication without the framework's schemes").
     /// </summary>
     public static Func<HttpContext, Task> Bind(IServiceProvider services)
     {
@@ -36,12 +37,13 @@ internal static partial class ChatCompletionsEndpoint
         var router = services.GetRequiredService<Router>();
         var firewalls = services.GetRequiredService<Firewall>();
         var search = services.GetRequiredService<WebSearch>();
+        var metrics = services.GetRequiredService<GatewayMetrics>();
         var logger = services.GetRequiredService<ILogger<ChatCompletions>>();
-        return http => HandleAsync(http, admission, access, providers, router, firewalls, search, logger);
+        return http => HandleAsync(http, admission, access, providers, router, firewalls, search, metrics, logger);
     }
 
     private static async Task HandleAsync(HttpContext http, Admission admission, AccessCache access, ProviderCatalog providers, Router router, Firewall firewalls, WebSearch search,
-        ILogger<ChatCompletions> logger)
+        GatewayMetrics metrics, ILogger<ChatCompletions> logger)
     {
         var cancellationToken = http.RequestAborted;
         var caller = http.GetCaller();
@@ -130,11 +132,11 @@ internal static partial class ChatCompletionsEndpoint
                 // A model that cannot call tools gets the search first, by the workspace's word or its provider's nature.
                 var searchFirst = policy.Search?.SearchFirst == true || !providers.SupportsTools(route.Provider, credentialFor(route.Provider));
                 var session = new SearchSession(search, backend, piiMode, policy.Secrets, searchFirst);
-                await SearchThenAnswerAsync(http, router, routing, route, plan.Upstream, session, rewriter, firewall, cancellationToken);
+                await SearchThenAnswerAsync(http, router, routing, route, plan.Upstream, session, rewriter, firewall, metrics, cancellationToken);
             }
             else if (request.IsStreaming)
             {
-                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, cancellationToken);
+                await StreamAsync(http, router, routing, route, plan.Upstream, rewriter, firewall, metrics, cancellationToken);
             }
             else
             {
@@ -188,11 +190,11 @@ internal static partial class ChatCompletionsEndpoint
     /// model answers; a streaming request gets every round's text as it is generated.
     /// </summary>
     private static async Task SearchThenAnswerAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route, ChatCompletionRequest upstream,
-        SearchSession session, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+        SearchSession session, AnswerRewriter? rewriter, FirewallPass firewall, GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         if (upstream.IsStreaming)
         {
-            await StreamSearchedAsync(http, route, new WebSearchStream(router, routing, upstream, session), session, rewriter, firewall, cancellationToken);
+            await StreamSearchedAsync(http, route, new WebSearchStream(router, routing, upstream, session), session, rewriter, firewall, metrics, cancellationToken);
             return;
         }
 
@@ -218,7 +220,7 @@ internal static partial class ChatCompletionsEndpoint
     /// so a failure before it (a refused query, a failed round) still gets its own status code.
     /// </summary>
     private static async Task StreamSearchedAsync(HttpContext http, ModelRoute route, WebSearchStream searched, SearchSession session,
-        AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+        AnswerRewriter? rewriter, FirewallPass firewall, GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         var audit = http.Audit();
         SseWriter? sse = null;
@@ -230,7 +232,7 @@ internal static partial class ChatCompletionsEndpoint
                 http.Response.Headers["x-rampart-web-search"] = $"backend={session.Backend.Name}";
                 SetRouteHeaders(http.Response, route, searched.ServedBy!);
                 firewall.Answered(searched.ServedBy!);
-                sse = new SseWriter(http.Response);
+                sse = new SseWriter(http.Response, metrics);
                 await sse.StartAsync(cancellationToken);
             }
 
@@ -327,7 +329,7 @@ internal static partial class ChatCompletionsEndpoint
     }
 
     private static async Task StreamAsync(HttpContext http, Router router, RoutingRequest routing, ModelRoute route,
-        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, CancellationToken cancellationToken)
+        ChatCompletionRequest upstream, AnswerRewriter? rewriter, FirewallPass firewall, GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         var result = await router.StreamAsync(routing.Targets, routing.Policy, routing.CredentialFor, upstream, cancellationToken);
         var audit = http.Audit();
@@ -341,7 +343,7 @@ internal static partial class ChatCompletionsEndpoint
 
         SetRouteHeaders(http.Response, route, result.ServedBy!);
         firewall.Answered(result.ServedBy!);
-        using var sse = new SseWriter(http.Response);
+        using var sse = new SseWriter(http.Response, metrics);
         await sse.StartAsync(cancellationToken);
         try
         {

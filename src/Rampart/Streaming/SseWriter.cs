@@ -10,7 +10,8 @@ namespace Rampart.Streaming;
 /// Writes OpenAI's server-sent events: one <c>data: {json}</c> event per chunk, flushed at once, then
 /// <c>data: [DONE]</c>. One instance per response, reusing its JSON writer across chunks.
 /// </summary>
-internal sealed class SseWriter(HttpResponse response) : IDisposable
+/// <param name="metrics">Where open streams are counted, from <see cref="StartAsync"/> until <see cref="Dispose"/>.</param>
+internal sealed class SseWriter(HttpResponse response, GatewayMetrics? metrics = null) : IDisposable
 {
     // The writer's own options decide how strings are escaped, not the serializer's: without the wire encoder every
     // non-ASCII letter, quote and '<' went out \u-escaped (six bytes for a CJK character instead of three), unlike the
@@ -25,8 +26,8 @@ internal sealed class SseWriter(HttpResponse response) : IDisposable
     /// <summary>Sends the status and headers now, so the client sees the stream open before the first token.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        // Counted open from here until Dispose, however the stream ends; resolved once per stream, not per chunk.
-        _metrics = response.HttpContext.RequestServices.GetService<GatewayMetrics>();
+        // Counted open from here until Dispose, however the stream ends.
+        _metrics = metrics;
         _metrics?.StreamOpened();
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
