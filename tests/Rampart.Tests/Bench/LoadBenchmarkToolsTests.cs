@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using OpenAI;
@@ -137,6 +138,38 @@ public sealed class LoadBenchmarkToolsTests
         }
     }
 
+    [Fact]
+    public async Task AllocSites_AttachedToARunningProcess_NamesWhatItAllocatesAndWhere()
+    {
+        await using var mock = await BenchProcess.StartServerAsync("Rampart.MockUpstream", port => [$"--port={port}", "--chunks=5"]);
+        using var http = new HttpClient();
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var body = new StringContent("""{"model":"mock","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
+                using var answer = await http.PostAsync(mock.BaseUrl + "/v1/chat/completions", body);
+            }
+        });
+        try
+        {
+            var report = await BenchProcess.RunAsync("Rampart.AllocSites",
+                ["--pid", mock.ProcessId.ToString(CultureInfo.InvariantCulture), "--seconds", "3", "--top", "1000", "--frames", "40"]);
+
+            Assert.Matches(@"^sampled [1-9][\d,]* bytes in 3 s", report);
+            Assert.Contains("By type:", report, StringComparison.Ordinal);
+            // Stacks are resolved to method names: the mock's request handler is among the allocating frames.
+            Assert.Contains(report.Split('\n'), line => line.StartsWith("           ", StringComparison.Ordinal)
+                && line.Contains("Rampart.MockUpstream.MockEndpoint", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await load;
+        }
+    }
+
     /// <summary>A benchmark tool as run.sh runs it: <c>dotnet bench/NAME/bin/CONFIGURATION/net10.0/NAME.dll</c>.</summary>
     private sealed class BenchProcess : IAsyncDisposable
     {
@@ -150,6 +183,8 @@ public sealed class LoadBenchmarkToolsTests
         }
 
         public string BaseUrl { get; }
+
+        public int ProcessId => _process.Id;
 
         public static async Task<BenchProcess> StartServerAsync(string tool, Func<int, string[]> arguments)
         {
