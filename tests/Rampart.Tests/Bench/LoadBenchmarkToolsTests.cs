@@ -60,8 +60,7 @@ public sealed class LoadBenchmarkToolsTests
     [Fact]
     public async Task Report_ComputesRatiosAddedLatencyAndItsSplit_AndMarksEachTarget()
     {
-        var dir = Directory.CreateTempSubdirectory("rampart-load-report-").FullName;
-        try
+        var report = await ReportAsync(dir =>
         {
             File.WriteAllLines(Path.Combine(dir, "meta.txt"),
             [
@@ -89,53 +88,40 @@ public sealed class LoadBenchmarkToolsTests
             File.WriteAllText(Path.Combine(dir, "rate.rampart.1.csv"), "sent_ms,latency_us\n0.000,999999\n");
             File.WriteAllText(Path.Combine(dir, "soak.rampart.txt"),
                 "rss t=5s 150.0 MB\nrss t=10s 151.0 MB\nRESULT sent=60000 ok=60000 errors=0 achieved_rps=1000 p50_us=300 p90_us=1 p99_us=3000 p999_us=1 max_us=1 max_lag_us=1 rss_start_mb=150.0 rss_end_mb=153.0 rss_max_mb=153.5 rss_drift_pct=2.0\n");
+        });
 
-            var report = await BenchProcess.RunAsync("Rampart.LoadClient", ["report", "--dir", dir, "--rate", "1000", "--chunks", "20"]);
-
-            Assert.Contains("| small chat | 42,000 (40,000 / 44,000) | 17,000 (16,000 / 18,000) | 8,500 (8,000 / 9,000) | 850 (800 / 900) | 20 % | 50 % | 10.0× | 1.10 ms / 3.20 ms |", report, StringComparison.Ordinal);
-            Assert.Contains("| Rampart | 1,000 | 0.41 ms | 0.00 ms | 2.60 ms |", report, StringComparison.Ordinal);
-            Assert.Contains("Added by Rampart: **p50 0.20 ms, p99 1.50 ms**.", report, StringComparison.Ordinal);
-            Assert.Contains("the second hop alone (pass-through − direct) is p50 0.05 ms, p99 1.00 ms; Rampart's own work (Rampart − pass-through) p50 0.15 ms, p99 0.50 ms.", report, StringComparison.Ordinal);
-            Assert.Contains("Rampart's resident memory at the end of each fixed-rate run (after warm-up): 148 MB / 151 MB.", report, StringComparison.Ordinal);
-            Assert.Contains("drift **+2.0%**", report, StringComparison.Ordinal);
-            Assert.Contains("Samples: t=5s 150.0 MB, t=10s 151.0 MB.", report, StringComparison.Ordinal);
-            Assert.Contains("| Throughput ≥ 10× Portkey (small chat) | 10.0× | yes |", report, StringComparison.Ordinal);
-            Assert.Contains("| Throughput ≥ 50% of direct (small chat) | 20 % | **no** |", report, StringComparison.Ordinal);
-            Assert.Contains("| Added latency at 1,000 RPS, p50 ≤ 0.3 ms | 0.20 ms | yes |", report, StringComparison.Ordinal);
-            Assert.Contains("| Added latency at 1,000 RPS, p99 ≤ 1.5 ms | 1.50 ms | yes |", report, StringComparison.Ordinal);
-            Assert.Contains("| RSS ≤ 150 MB steady at 1,000 RPS | 151 MB | **no** |", report, StringComparison.Ordinal);
-            Assert.Contains("| RSS growth ≤ 5% over the soak (60 s) | +2.0% | yes |", report, StringComparison.Ordinal);
-            Assert.Contains("This build against another (`/tmp/base/out (HEAD~1)`)", report, StringComparison.Ordinal);
-            Assert.Contains("| small chat | 115.0 (120.0 / 110.0) | 137.5 (150.0 / 125.0) | 0.840 (0.800 / 0.880) | 0 / 2 |", report, StringComparison.Ordinal);
-            // Scenarios without results for every target are left out rather than reported half.
-            Assert.DoesNotContain("| 8 KB prompt |", report, StringComparison.Ordinal);
-            Assert.DoesNotContain("Portkey (streaming)", report, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Contains("| small chat | 42,000 (40,000 / 44,000) | 17,000 (16,000 / 18,000) | 8,500 (8,000 / 9,000) | 850 (800 / 900) | 20 % | 50 % | 10.0× | 1.10 ms / 3.20 ms |", report, StringComparison.Ordinal);
+        Assert.Contains("| Rampart | 1,000 | 0.41 ms | 0.00 ms | 2.60 ms |", report, StringComparison.Ordinal);
+        Assert.Contains("Added by Rampart: **p50 0.20 ms, p99 1.50 ms**.", report, StringComparison.Ordinal);
+        Assert.Contains("the second hop alone (pass-through − direct) is p50 0.05 ms, p99 1.00 ms; Rampart's own work (Rampart − pass-through) p50 0.15 ms, p99 0.50 ms.", report, StringComparison.Ordinal);
+        Assert.Contains("Rampart's resident memory at the end of each fixed-rate run (after warm-up): 148 MB / 151 MB.", report, StringComparison.Ordinal);
+        Assert.Contains("drift **+2.0%**", report, StringComparison.Ordinal);
+        Assert.Contains("Samples: t=5s 150.0 MB, t=10s 151.0 MB.", report, StringComparison.Ordinal);
+        Assert.Contains("| Throughput ≥ 10× Portkey (small chat) | 10.0× | yes |", report, StringComparison.Ordinal);
+        Assert.Contains("| Throughput ≥ 50% of direct (small chat) | 20 % | **no** |", report, StringComparison.Ordinal);
+        Assert.Contains("| Added latency at 1,000 RPS, p50 ≤ 0.3 ms | 0.20 ms | yes |", report, StringComparison.Ordinal);
+        Assert.Contains("| Added latency at 1,000 RPS, p99 ≤ 1.5 ms | 1.50 ms | yes |", report, StringComparison.Ordinal);
+        Assert.Contains("| RSS ≤ 150 MB steady at 1,000 RPS | 151 MB | **no** |", report, StringComparison.Ordinal);
+        Assert.Contains("| RSS growth ≤ 5% over the soak (60 s) | +2.0% | yes |", report, StringComparison.Ordinal);
+        Assert.Contains("This build against another (`/tmp/base/out (HEAD~1)`)", report, StringComparison.Ordinal);
+        Assert.Contains("| small chat | 115.0 (120.0 / 110.0) | 137.5 (150.0 / 125.0) | 0.840 (0.800 / 0.880) | 0 / 2 |", report, StringComparison.Ordinal);
+        // Scenarios without results for every target are left out rather than reported half.
+        Assert.DoesNotContain("| 8 KB prompt |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("Portkey (streaming)", report, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Report_OfTheComparePhaseAlone_HasTheSideBySideTable_AndNoTargets()
     {
-        var dir = Directory.CreateTempSubdirectory("rampart-load-compare-").FullName;
-        try
+        var report = await ReportAsync(dir =>
         {
             File.WriteAllLines(Path.Combine(dir, "meta.txt"), ["date=2026-12-07 21:45 UTC", "command=PHASES='compare' bench/load/run.sh", "compare=/tmp/base/out"]);
             File.WriteAllText(Path.Combine(dir, "compare.stream.1.txt"), "RESULT requests=30000 cpu_us_per_request=200.0 errors=0 other_requests=28000 other_cpu_us_per_request=250.0 other_errors=0\n");
+        });
 
-            var report = await BenchProcess.RunAsync("Rampart.LoadClient", ["report", "--dir", dir, "--rate", "1000", "--chunks", "20"]);
-
-            Assert.Contains("| streaming | 200.0 (200.0) | 250.0 (250.0) | 0.800 (0.800) | 0 / 0 |", report, StringComparison.Ordinal);
-            Assert.DoesNotContain("| small chat |", report, StringComparison.Ordinal);
-            Assert.DoesNotContain("Targets of issue 6", report, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Contains("| streaming | 200.0 (200.0) | 250.0 (250.0) | 0.800 (0.800) | 0 / 0 |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("| small chat |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("Targets of issue 6", report, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -167,6 +153,21 @@ public sealed class LoadBenchmarkToolsTests
         {
             await stop.CancelAsync();
             await load;
+        }
+    }
+
+    /// <summary>The report tool's output for the raw results <paramref name="write"/> puts in a fresh folder.</summary>
+    private static async Task<string> ReportAsync(Action<string> write)
+    {
+        var dir = Directory.CreateTempSubdirectory("rampart-load-report-").FullName;
+        try
+        {
+            write(dir);
+            return await BenchProcess.RunAsync("Rampart.LoadClient", ["report", "--dir", dir, "--rate", "1000", "--chunks", "20"]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 
