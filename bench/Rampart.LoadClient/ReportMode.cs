@@ -80,14 +80,47 @@ internal static class ReportMode
             md.AppendLine();
         }
 
+        // Throughput with Rampart calling the provider over HTTP/2 (run.sh's rampart-h2 target, since 2026-12-08).
+        var overHttp2 = Scenarios
+            .Select(scenario => (Scenario: scenario, Runs: new[] { "direct", "rampart", "rampart-h2", "portkey" }.ToDictionary(t => t, t => Rounds(dir, $"wrk.{scenario}.{t}"))))
+            .Where(s => s.Runs.Values.All(r => r.Count > 0))
+            .ToList();
+        if (overHttp2.Count > 0)
+        {
+            md.AppendLine("The same, with Rampart calling the provider over HTTP/2 (`rampart-h2`), as it calls every hosted provider: it asks for HTTP/2 and they negotiate it over TLS. " +
+                "The mock has no TLS, so that Rampart is told the plain-http provider speaks HTTP/2 (`Rampart:Upstream:CleartextHttp2`) and calls an h2c mock. " +
+                "Portkey's gateway (Node's fetch) and the pass-through call providers over HTTP/1.1 whatever they offer:");
+            md.AppendLine();
+            md.AppendLine("| Scenario | Rampart, HTTP/2 to the provider req/s | ÷ direct | ÷ Portkey | ÷ Rampart over HTTP/1.1 | p50 / p99 |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var (scenario, runs) in overHttp2)
+            {
+                var rps = runs.ToDictionary(r => r.Key, r => Mean(r.Value, "rps"));
+                var toPortkey = rps["rampart-h2"] / rps["portkey"];
+                var toDirect = rps["rampart-h2"] / rps["direct"];
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {ScenarioNames[scenario]} | {RpsCell(runs["rampart-h2"])} | {toDirect:P0} | {toPortkey:F1}× | {rps["rampart-h2"] / rps["rampart"]:F2}× | {LatencyCell(runs["rampart-h2"])} |");
+                checks.Add(($"Throughput ≥ 10× Portkey ({ScenarioNames[scenario]}, Rampart calling the provider over HTTP/2)", $"{toPortkey:F1}×", toPortkey >= 10));
+                checks.Add(($"Throughput ≥ 50% of direct ({ScenarioNames[scenario]}, Rampart calling the provider over HTTP/2)", $"{toDirect:P0}", toDirect >= 0.5));
+                if (runs["rampart-h2"].Any(v => Value(v, "non2xx") + Value(v, "connect_err") + Value(v, "read_err") + Value(v, "timeout_err") > 0))
+                {
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| ⚠ errors in {ScenarioNames[scenario]} (see the raw files) ||||||");
+                }
+            }
+
+            md.AppendLine();
+        }
+
         // CPU per request.
         if (Directory.EnumerateFiles(dir, "cpu.*.txt").Any())
         {
             md.AppendLine("CPU time per answered request (utime + stime from `/proc/PID/stat` around one wrk run of each target, divided by the requests wrk counted; " +
                 "the process under test is the direct floor's mock, the pass-through, Rampart or Portkey; \"mock behind\" is the mock the pass-through and the gateways call):");
             md.AppendLine();
-            md.AppendLine("| Scenario | " + string.Join(" | ", CpuTargets.Select(t => Title(t) + " µs")) + " | mock behind Rampart µs | Rampart − pass-through µs |");
-            md.AppendLine("|---|" + string.Concat(CpuTargets.Select(_ => "---:|")) + "---:|---:|");
+            var http2 = Directory.EnumerateFiles(dir, "cpu.*.rampart-h2.txt").Any();
+            md.AppendLine("| Scenario | " + string.Join(" | ", CpuTargets.Select(t => Title(t) + " µs")) + " | mock behind Rampart µs | Rampart − pass-through µs |" +
+                (http2 ? " Rampart, HTTP/2 to the provider µs | mock behind it µs |" : ""));
+            md.AppendLine("|---|" + string.Concat(CpuTargets.Select(_ => "---:|")) + "---:|---:|" + (http2 ? "---:|---:|" : ""));
             foreach (var scenario in Scenarios)
             {
                 var cpu = CpuTargets.ToDictionary(t => t, t => Rounds(dir, $"cpu.{scenario}.{t}"));
@@ -97,9 +130,12 @@ internal static class ReportMode
                 }
 
                 var us = cpu.ToDictionary(c => c.Key, c => Mean(c.Value, "cpu_us_per_request"));
+                var h2 = Rounds(dir, $"cpu.{scenario}.rampart-h2");
+                var h2Cells = !http2 ? "" : h2.Count == 0 ? " n/a | n/a |"
+                    : string.Create(CultureInfo.InvariantCulture, $" {Mean(h2, "cpu_us_per_request"):F1} | {Mean(h2, "mock_cpu_us_per_request"):F1} |");
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"| {ScenarioNames[scenario]} | {string.Join(" | ", CpuTargets.Select(t => us[t].ToString("F1", CultureInfo.InvariantCulture)))} | " +
-                    $"{Mean(cpu["rampart"], "mock_cpu_us_per_request"):F1} | {us["rampart"] - us["passthrough"]:F1} |");
+                    $"{Mean(cpu["rampart"], "mock_cpu_us_per_request"):F1} | {us["rampart"] - us["passthrough"]:F1} |{h2Cells}");
             }
 
             md.AppendLine();

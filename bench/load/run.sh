@@ -21,7 +21,8 @@
 #   MOCK_LATENCY_MS [0]  mock delay before answering             MOCK_CHUNKS [20]    chunks per streamed answer
 #   GATEWAY_CPUS [1]     CPUs for the gateway under test (taskset list); the direct floor's mock runs here too
 #   LOAD_CPUS [0]        CPUs for wrk, the measuring client and the mock behind the gateways
-#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, slow h2c mock +5, Rampart +80, pass-through +85, Portkey +87
+#   PORT_BASE [19100]    mock +1, direct mock +2, slow mock +3, paced mock +4, slow h2c mock +5, h2c mock +6, Rampart +80,
+#                        Rampart calling the provider over HTTP/2 +82, pass-through +85, Portkey +87
 #   RESULTS_DIR [bench/load/results]  where the summary (Markdown) and the raw RESULT lines are kept
 #   PHASES ["throughput cpu ttfb rate soak streams streams-h2"]  which measurements to make
 #   RAMPART_ENV ["MALLOC_ARENA_MAX=2"]  environment Rampart starts with: what the Dockerfile sets (empty for none)
@@ -74,10 +75,12 @@ DIRECT_PORT=$((PORT_BASE + 2))
 SLOW_PORT=$((PORT_BASE + 3))
 PACED_PORT=$((PORT_BASE + 4))
 SLOW_H2_PORT=$((PORT_BASE + 5))
+H2_MOCK_PORT=$((PORT_BASE + 6))
 RAMPART_PORT=$((PORT_BASE + 80))
 COMPARE_PORT=$((PORT_BASE + 81))
+RAMPART_H2_PORT=$((PORT_BASE + 82))
 PORTKEY_PORT=$((PORT_BASE + 87))
-TARGETS=(direct passthrough rampart portkey)
+TARGETS=(direct passthrough rampart rampart-h2 portkey)
 PASSTHROUGH_PORT=$((PORT_BASE + 85))
 
 phase() { [[ $PHASES == *" $1 "* ]]; }
@@ -153,7 +156,7 @@ if (( STREAMS > MAX_STREAMS )); then
   STREAMS=$MAX_STREAMS
 fi
 
-for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $SLOW_H2_PORT $RAMPART_PORT $PASSTHROUGH_PORT $PORTKEY_PORT; do
+for port in $MOCK_PORT $DIRECT_PORT $SLOW_PORT $PACED_PORT $SLOW_H2_PORT $H2_MOCK_PORT $RAMPART_PORT $RAMPART_H2_PORT $PASSTHROUGH_PORT $PORTKEY_PORT; do
   port_free "$port" || die "port $port is in use; set PORT_BASE to another range"
 done
 
@@ -190,7 +193,11 @@ wait_for "http://127.0.0.1:$DIRECT_PORT/v1/models" mock-direct
 wait_for "http://127.0.0.1:$SLOW_PORT/v1/models" mock-slow
 # The same slow streams from a mock that speaks only HTTP/2 without TLS, for holding streams over few upstream sockets.
 start mock-slow-h2 "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$SLOW_H2_PORT" --chunks=600 --chunk-delay-ms=1000 --h2c=true
-for _ in $(seq 240); do curl -s -o /dev/null --http2-prior-knowledge --max-time 1 "http://127.0.0.1:$SLOW_H2_PORT/v1/models" && break; sleep 0.25; done
+# And the mock behind the gateways, speaking only HTTP/2 without TLS: what Rampart calls in the rampart-h2 runs.
+start mock-h2 "$LOAD_CPUS" "$WORK" "${MOCK[@]}" --port="$H2_MOCK_PORT" --latency-ms="$MOCK_LATENCY_MS" --chunks="$MOCK_CHUNKS" --h2c=true
+for port in $SLOW_H2_PORT $H2_MOCK_PORT; do
+  for _ in $(seq 240); do curl -s -o /dev/null --http2-prior-knowledge --max-time 1 "http://127.0.0.1:$port/v1/models" && break; sleep 0.25; done
+done
 # The pass-through: Kestrel + HttpClient relaying bytes to the same mock and doing nothing else, on the gateways' CPU.
 # It is the floor of any gateway built on the same server and client, so "Rampart ÷ pass-through" is what Rampart's
 # own work (auth, parsing, guardrails, routing, audit) costs.
@@ -220,16 +227,26 @@ rampart() { (cd "$RAMPART_DIR" && "${RAMPART_EXE[@]}" "$@"); }
 } >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; die "Rampart set-up failed"; }
 API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 [[ -n "$API_KEY" ]] || die "no API key in the set-up output"
-# The other build of the compare phase gets the same users, workspaces and key in a database of its own.
+# The other build of the compare phase, and the Rampart that calls the provider over HTTP/2, get the same users,
+# workspaces and key in a database of their own.
 phase compare && cp -r "$WORK/data" "$WORK/data-compare"
+cp -r "$WORK/data" "$WORK/data-h2"
 
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
 # Its environment is the container's (RAMPART_ENV, by default what the Dockerfile sets), split into words on purpose.
 # shellcheck disable=SC2086
 start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV "${RAMPART_EXE[@]}"; }
 start_rampart
+# The same build calling the provider over HTTP/2, as it does every hosted provider: it asks for HTTP/2 and they
+# negotiate it over TLS (Providers/UpstreamHttpVersion.cs). A local mock has no TLS, so this one is told that plain-http
+# providers speak HTTP/2 (Rampart:Upstream:CleartextHttp2) and calls the h2c mock. Portkey's gateway calls providers
+# with Node's fetch, which speaks HTTP/1.1 only; so do the pass-through and the rampart runs.
+# shellcheck disable=SC2086
+start rampart-h2 "$GATEWAY_CPUS" "$RAMPART_DIR" env RAMPART_DATA_DIR="$WORK/data-h2" ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_H2_PORT" \
+  OPENAI_BASE_URL="http://127.0.0.1:$H2_MOCK_PORT/v1" Rampart__Upstream__CleartextHttp2=true $RAMPART_ENV "${RAMPART_EXE[@]}"
 start portkey "$GATEWAY_CPUS" "$LOAD_DIR/portkey" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$PORTKEY_PORT" --headless
 wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
+wait_for "http://127.0.0.1:$RAMPART_H2_PORT/api/v1/models" rampart-h2
 wait_for "http://127.0.0.1:$PORTKEY_PORT/" portkey
 
 # --- request bodies --------------------------------------------------------------------------------------------
@@ -261,15 +278,16 @@ url_of() { # target [direct mock port]
     direct) echo "http://127.0.0.1:${2:-$DIRECT_PORT}/v1/chat/completions" ;;
     passthrough) echo "http://127.0.0.1:$PASSTHROUGH_PORT/v1/chat/completions" ;;
     rampart) echo "http://127.0.0.1:$RAMPART_PORT/api/v1/chat/completions" ;;
+    rampart-h2) echo "http://127.0.0.1:$RAMPART_H2_PORT/api/v1/chat/completions" ;;
     compare) echo "http://127.0.0.1:$COMPARE_PORT/api/v1/chat/completions" ;;
     portkey) echo "http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions" ;;
   esac
 }
-model_of() { [[ $1 == rampart || $1 == compare ]] && echo "${2:-bench}" || echo mock; } # target [workspace]
+model_of() { [[ $1 == rampart || $1 == rampart-h2 || $1 == compare ]] && echo "${2:-bench}" || echo mock; } # target [workspace]
 headers_of() { # target [port of the mock behind Portkey]
   case $1 in
     direct | passthrough) echo "Authorization: Bearer sk-mock-not-a-real-key" ;;
-    rampart | compare) echo "Authorization: Bearer $API_KEY" ;;
+    rampart | rampart-h2 | compare) echo "Authorization: Bearer $API_KEY" ;;
     portkey) echo "Authorization: Bearer sk-mock-not-a-real-key|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:${2:-$MOCK_PORT}/v1" ;;
   esac
 }
@@ -290,7 +308,7 @@ for target in "${TARGETS[@]}"; do
     else
       [[ $out == *'mock upstream answering'* ]] || die "$target/$scenario: unexpected answer $out"
     fi
-    if [[ $target == rampart && $scenario == large ]]; then
+    if [[ $target == rampart* && $scenario == large ]]; then
       grep -qi '^x-rampart-pii: .*action=obfuscate' "$WORK/check.headers" || die "Rampart did not obfuscate the PII in the 8 KB prompt"
     fi
   done
@@ -327,12 +345,15 @@ phase cpu && for scenario in small large stream; do
       direct) sut=$mock_direct_PID ;;
       passthrough) sut=$passthrough_PID ;;
       rampart) sut=$rampart_PID ;;
+      rampart-h2) sut=$rampart_h2_PID ;;
       portkey) sut=$portkey_PID ;;
     esac
+    behind=$mock_PID
+    [[ $target == rampart-h2 ]] && behind=$mock_h2_PID
     run_wrk "$target" "$scenario" "$WARMUP" >/dev/null
-    before=$(cpu_ticks "$sut"); mock_before=$(cpu_ticks "$mock_PID")
+    before=$(cpu_ticks "$sut"); mock_before=$(cpu_ticks "$behind")
     line=$(run_wrk "$target" "$scenario" "$DURATION" | grep '^RESULT')
-    after=$(cpu_ticks "$sut"); mock_after=$(cpu_ticks "$mock_PID")
+    after=$(cpu_ticks "$sut"); mock_after=$(cpu_ticks "$behind")
     requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
     hz=$(getconf CLK_TCK)
     us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / r : 0 }')
@@ -340,6 +361,9 @@ phase cpu && for scenario in small large stream; do
     echo "RESULT requests=$requests cpu_us_per_request=$us mock_cpu_us_per_request=$mock_us" | tee "$RAW/cpu.$scenario.$target.txt" >&2
   done
 done
+
+# The HTTP/2 runs are over; the phases below measure the Rampart that calls the provider over HTTP/1.1.
+stop "$rampart_h2_PID"
 
 # --- this build against another, side by side ------------------------------------------------------------------------
 # One build's CPU per request moves by ±30 % from one run to the next on this machine, so two builds measured one after

@@ -68,7 +68,7 @@ public sealed class LoadBenchmarkToolsTests
                 "rampart_env=MALLOC_ARENA_MAX=2", "streams_requested=10000", "streams_attempted=10000", "nofile=65536", "compare=/tmp/base/out (HEAD~1)",
             ]);
             void Result(string name, string line) => File.WriteAllText(Path.Combine(dir, name + ".txt"), "some progress line\nRESULT " + line + "\n");
-            foreach (var (target, rps) in new[] { ("direct", (40_000, 44_000)), ("passthrough", (16_000, 18_000)), ("rampart", (8_000, 9_000)), ("portkey", (800, 900)) })
+            foreach (var (target, rps) in new[] { ("direct", (40_000, 44_000)), ("passthrough", (16_000, 18_000)), ("rampart", (8_000, 9_000)), ("rampart-h2", (12_000, 13_500)), ("portkey", (800, 900)) })
             {
                 Result($"wrk.small.{target}.1", $"requests=1 duration_us=1 rps={rps.Item1} p50_us=1000 p90_us=2000 p99_us=3000 max_us=9000 non2xx=0 connect_err=0 read_err=0 write_err=0 timeout_err=0");
                 Result($"wrk.small.{target}.2", $"requests=1 duration_us=1 rps={rps.Item2} p50_us=1200 p90_us=2000 p99_us=3400 max_us=9000 non2xx=0 connect_err=0 read_err=0 write_err=0 timeout_err=0");
@@ -78,6 +78,12 @@ public sealed class LoadBenchmarkToolsTests
             {
                 Result($"rate.{target}.1", $"sent=20000 ok=20000 errors=0 achieved_rps=1000 p50_us={p50.Item1} p90_us=1 p99_us={p99.Item1} p999_us=1 max_us=1 max_lag_us=1 rss_start_mb={rss} rss_end_mb={rss} rss_max_mb={rss} rss_drift_pct=0.0");
                 Result($"rate.{target}.2", $"sent=20000 ok=20000 errors=0 achieved_rps=1000 p50_us={p50.Item2} p90_us=1 p99_us={p99.Item2} p999_us=1 max_us=1 max_lag_us=1 rss_start_mb={(rss == "n/a" ? rss : "151.0")} rss_end_mb={(rss == "n/a" ? rss : "151.0")} rss_max_mb=1 rss_drift_pct=0.0");
+            }
+
+            // CPU per request: every target of one scenario, Rampart over HTTP/2 included.
+            foreach (var (target, us, mock) in new[] { ("direct", 30.0, 0.0), ("passthrough", 60.0, 20.0), ("rampart", 100.0, 21.0), ("rampart-h2", 70.0, 12.5), ("portkey", 1000.0, 20.0) })
+            {
+                Result($"cpu.small.{target}", $"requests=80000 cpu_us_per_request={us.ToString("F1", CultureInfo.InvariantCulture)} mock_cpu_us_per_request={mock.ToString("F1", CultureInfo.InvariantCulture)}");
             }
 
             // The compare phase: this build and another side by side, round by round.
@@ -91,6 +97,11 @@ public sealed class LoadBenchmarkToolsTests
         });
 
         Assert.Contains("| small chat | 42,000 (40,000 / 44,000) | 17,000 (16,000 / 18,000) | 8,500 (8,000 / 9,000) | 850 (800 / 900) | 20 % | 50 % | 10.0× | 1.10 ms / 3.20 ms |", report, StringComparison.Ordinal);
+        // Rampart calling the provider over HTTP/2: its own row, ratios to direct, Portkey and Rampart over HTTP/1.1, and its own targets.
+        Assert.Contains("| small chat | 12,750 (12,000 / 13,500) | 30 % | 15.0× | 1.50× | 1.10 ms / 3.20 ms |", report, StringComparison.Ordinal);
+        Assert.Contains("| Throughput ≥ 10× Portkey (small chat, Rampart calling the provider over HTTP/2) | 15.0× | yes |", report, StringComparison.Ordinal);
+        Assert.Contains("| Throughput ≥ 50% of direct (small chat, Rampart calling the provider over HTTP/2) | 30 % | **no** |", report, StringComparison.Ordinal);
+        Assert.Contains("| small chat | 30.0 | 60.0 | 100.0 | 1000.0 | 21.0 | 40.0 | 70.0 | 12.5 |", report, StringComparison.Ordinal);
         Assert.Contains("| Rampart | 1,000 | 0.41 ms | 0.00 ms | 2.60 ms |", report, StringComparison.Ordinal);
         Assert.Contains("Added by Rampart: **p50 0.20 ms, p99 1.50 ms**.", report, StringComparison.Ordinal);
         Assert.Contains("the second hop alone (pass-through − direct) is p50 0.05 ms, p99 1.00 ms; Rampart's own work (Rampart − pass-through) p50 0.15 ms, p99 0.50 ms.", report, StringComparison.Ordinal);
