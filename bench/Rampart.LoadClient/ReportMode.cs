@@ -87,7 +87,7 @@ internal static class ReportMode
             .ToList();
         if (overHttp2.Count > 0)
         {
-            md.AppendLine("The same, with Rampart calling the provider over HTTP/2 (`rampart-h2`), as it calls every hosted provider: it asks for HTTP/2 and they negotiate it over TLS. " +
+            md.AppendLine("The same, with Rampart calling the provider over HTTP/2 (`rampart-h2`), as it calls hosted providers: it asks for HTTP/2, which they negotiate over TLS when they offer it. " +
                 "The mock has no TLS, so that Rampart is told the plain-http provider speaks HTTP/2 (`Rampart:Upstream:CleartextHttp2`) and calls an h2c mock. " +
                 "Portkey's gateway (Node's fetch) and the pass-through call providers over HTTP/1.1 whatever they offer:");
             md.AppendLine();

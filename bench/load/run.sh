@@ -237,8 +237,8 @@ cp -r "$WORK/data" "$WORK/data-h2"
 # shellcheck disable=SC2086
 start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV "${RAMPART_EXE[@]}"; }
 start_rampart
-# The same build calling the provider over HTTP/2, as it does every hosted provider: it asks for HTTP/2 and they
-# negotiate it over TLS (Providers/UpstreamHttpVersion.cs). A local mock has no TLS, so this one is told that plain-http
+# The same build calling the provider over HTTP/2, as it calls hosted providers: it asks for HTTP/2, which they
+# negotiate over TLS when they offer it (Providers/UpstreamHttpVersion.cs). A local mock has no TLS, so this one is told that plain-http
 # providers speak HTTP/2 (Rampart:Upstream:CleartextHttp2) and calls the h2c mock. Portkey's gateway calls providers
 # with Node's fetch, which speaks HTTP/1.1 only; so do the pass-through and the rampart runs.
 # shellcheck disable=SC2086
