@@ -68,7 +68,7 @@ internal static class ReportMode
                 $"{LatencyCell(runs["direct"])} | {(passThrough.Count == 0 ? "n/a" : LatencyCell(passThrough))} | {LatencyCell(runs["rampart"])} | {LatencyCell(runs["portkey"])} |");
             checks.Add(($"Throughput ≥ 10× Portkey ({ScenarioNames[scenario]})", $"{toPortkey:F1}×", toPortkey >= 10));
             checks.Add(($"Throughput ≥ 50% of direct ({ScenarioNames[scenario]})", $"{toDirect:P0}", toDirect >= 0.5));
-            var errors = runs.Where(r => r.Value.Any(v => Value(v, "non2xx") + Value(v, "connect_err") + Value(v, "read_err") + Value(v, "timeout_err") > 0)).Select(r => r.Key).ToList();
+            var errors = runs.Where(r => r.Value.Any(Failed)).Select(r => r.Key).ToList();
             if (errors.Count > 0)
             {
                 md.AppendLine(CultureInfo.InvariantCulture, $"| ⚠ errors in {ScenarioNames[scenario]}: {string.Join(", ", errors)} (see the raw files) |||||||||");
@@ -102,7 +102,7 @@ internal static class ReportMode
                     $"| {ScenarioNames[scenario]} | {RpsCell(runs["rampart-h2"])} | {toDirect:P0} | {toPortkey:F1}× | {rps["rampart-h2"] / rps["rampart"]:F2}× | {LatencyCell(runs["rampart-h2"])} |");
                 checks.Add(($"Throughput ≥ 10× Portkey ({ScenarioNames[scenario]}, Rampart calling the provider over HTTP/2)", $"{toPortkey:F1}×", toPortkey >= 10));
                 checks.Add(($"Throughput ≥ 50% of direct ({ScenarioNames[scenario]}, Rampart calling the provider over HTTP/2)", $"{toDirect:P0}", toDirect >= 0.5));
-                if (runs["rampart-h2"].Any(v => Value(v, "non2xx") + Value(v, "connect_err") + Value(v, "read_err") + Value(v, "timeout_err") > 0))
+                if (runs["rampart-h2"].Any(Failed))
                 {
                     md.AppendLine(CultureInfo.InvariantCulture, $"| ⚠ errors in {ScenarioNames[scenario]} (see the raw files) ||||||");
                 }
@@ -324,6 +324,10 @@ internal static class ReportMode
 
     private static double Value(Dictionary<string, string> result, string key) =>
         result.TryGetValue(key, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
+
+    /// <summary>Whether a wrk run had any answer other than 2xx, or a socket error or time-out.</summary>
+    private static bool Failed(Dictionary<string, string> run) =>
+        Value(run, "non2xx") + Value(run, "connect_err") + Value(run, "read_err") + Value(run, "timeout_err") > 0;
 
     private static double Mean(List<Dictionary<string, string>> rounds, string key) => rounds.Average(r => Value(r, key));
 

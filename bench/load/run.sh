@@ -80,10 +80,12 @@ RAMPART_PORT=$((PORT_BASE + 80))
 COMPARE_PORT=$((PORT_BASE + 81))
 RAMPART_H2_PORT=$((PORT_BASE + 82))
 PORTKEY_PORT=$((PORT_BASE + 87))
-TARGETS=(direct passthrough rampart rampart-h2 portkey)
 PASSTHROUGH_PORT=$((PORT_BASE + 85))
 
 phase() { [[ $PHASES == *" $1 "* ]]; }
+# Rampart calling the provider over HTTP/2 is measured in the throughput and CPU phases only.
+if phase throughput || phase cpu; then TARGETS=(direct passthrough rampart rampart-h2 portkey); else TARGETS=(direct passthrough rampart portkey); fi
+measured() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -230,7 +232,7 @@ API_KEY=$(grep -o 'rmp_[A-Za-z0-9]*' "$WORK/setup.log" | tail -1)
 # The other build of the compare phase, and the Rampart that calls the provider over HTTP/2, get the same users,
 # workspaces and key in a database of their own.
 phase compare && cp -r "$WORK/data" "$WORK/data-compare"
-cp -r "$WORK/data" "$WORK/data-h2"
+measured rampart-h2 && cp -r "$WORK/data" "$WORK/data-h2"
 
 # Run from its own folder, as deployed, so that its appsettings.json (log levels) applies.
 # Its environment is the container's (RAMPART_ENV, by default what the Dockerfile sets), split into words on purpose.
@@ -238,15 +240,17 @@ cp -r "$WORK/data" "$WORK/data-h2"
 start_rampart() { start rampart "$GATEWAY_CPUS" "$RAMPART_DIR" env ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_PORT" $RAMPART_ENV "${RAMPART_EXE[@]}"; }
 start_rampart
 # The same build calling the provider over HTTP/2, as it calls hosted providers: it asks for HTTP/2, which they
-# negotiate over TLS when they offer it (Providers/UpstreamHttpVersion.cs). A local mock has no TLS, so this one is told that plain-http
-# providers speak HTTP/2 (Rampart:Upstream:CleartextHttp2) and calls the h2c mock. Portkey's gateway calls providers
-# with Node's fetch, which speaks HTTP/1.1 only; so do the pass-through and the rampart runs.
-# shellcheck disable=SC2086
-start rampart-h2 "$GATEWAY_CPUS" "$RAMPART_DIR" env RAMPART_DATA_DIR="$WORK/data-h2" ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_H2_PORT" \
-  OPENAI_BASE_URL="http://127.0.0.1:$H2_MOCK_PORT/v1" Rampart__Upstream__CleartextHttp2=true $RAMPART_ENV "${RAMPART_EXE[@]}"
+# negotiate over TLS when they offer it (Providers/UpstreamHttpVersion.cs). A local mock has no TLS, so this one is
+# told that plain-http providers speak HTTP/2 (Rampart:Upstream:CleartextHttp2) and calls the h2c mock. Portkey's
+# gateway calls providers with Node's fetch, which speaks HTTP/1.1 only; so do the pass-through and the rampart runs.
+if measured rampart-h2; then
+  # shellcheck disable=SC2086
+  start rampart-h2 "$GATEWAY_CPUS" "$RAMPART_DIR" env RAMPART_DATA_DIR="$WORK/data-h2" ASPNETCORE_URLS="http://127.0.0.1:$RAMPART_H2_PORT" \
+    OPENAI_BASE_URL="http://127.0.0.1:$H2_MOCK_PORT/v1" Rampart__Upstream__CleartextHttp2=true $RAMPART_ENV "${RAMPART_EXE[@]}"
+  wait_for "http://127.0.0.1:$RAMPART_H2_PORT/api/v1/models" rampart-h2
+fi
 start portkey "$GATEWAY_CPUS" "$LOAD_DIR/portkey" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$PORTKEY_PORT" --headless
 wait_for "http://127.0.0.1:$RAMPART_PORT/api/v1/models" rampart
-wait_for "http://127.0.0.1:$RAMPART_H2_PORT/api/v1/models" rampart-h2
 wait_for "http://127.0.0.1:$PORTKEY_PORT/" portkey
 
 # --- request bodies --------------------------------------------------------------------------------------------
@@ -363,7 +367,7 @@ phase cpu && for scenario in small large stream; do
 done
 
 # The HTTP/2 runs are over; the phases below measure the Rampart that calls the provider over HTTP/1.1.
-stop "$rampart_h2_PID"
+measured rampart-h2 && stop "$rampart_h2_PID"
 
 # --- this build against another, side by side ------------------------------------------------------------------------
 # One build's CPU per request moves by ±30 % from one run to the next on this machine, so two builds measured one after
